@@ -1,0 +1,54 @@
+// Storage: one shared, 64-byte aligned block of bytes that tensors view. It carries the version
+// counter that autograd uses to notice in-place changes of saved tensors, and the library keeps
+// live counts of tensors and storage bytes (memory_stats) so that tests can catch leaks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace descent {
+
+inline constexpr int64_t kStorageAlignment = 64;
+
+class Storage {
+ public:
+  // Uninitialised bytes owned by the storage.
+  static std::shared_ptr<Storage> allocate(int64_t nbytes);
+  // Bytes owned by someone else; `deleter` (may be empty) runs when the last view goes away.
+  static std::shared_ptr<Storage> wrap(void* data, int64_t nbytes, std::function<void(void*)> deleter);
+
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage();
+
+  void* data() const { return data_; }
+  int64_t nbytes() const { return nbytes_; }
+
+  // Bumped by every in-place write through any view of this storage.
+  uint64_t version() const { return version_; }
+  void bump_version() { ++version_; }
+
+ private:
+  Storage(void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned);
+
+  void* data_;
+  int64_t nbytes_;
+  std::function<void(void*)> deleter_;
+  bool owned_;
+  uint64_t version_ = 0;
+};
+
+// Counts of what is alive right now (process-wide). Storage bytes count owned storage only.
+struct MemoryStats {
+  int64_t live_tensors = 0;
+  int64_t live_storages = 0;
+  int64_t storage_bytes = 0;
+};
+MemoryStats memory_stats();
+
+namespace detail {
+void count_tensor(int delta);  // called by TensorImpl's constructor and destructor
+}
+
+}  // namespace descent
