@@ -15,7 +15,8 @@ Tensor zeros(const Dims& sizes, TensorOptions options = {});
 Tensor ones(const Dims& sizes, TensorOptions options = {});
 // The dtype, unless given, follows the value: bool, int64 or float32.
 Tensor full(const Dims& sizes, const Scalar& value, TensorOptions options = {});
-// [0, end) and [start, end) by step (step != 0, may be negative); float32 unless given.
+// [0, end) and [start, end) by step (step != 0, may be negative). Without a dtype: int64 when
+// every bound is an integer, float32 otherwise (as PyTorch).
 Tensor arange(const Scalar& end, TensorOptions options = {});
 Tensor arange(const Scalar& start, const Scalar& end, const Scalar& step = 1, TensorOptions options = {});
 // `steps` evenly spaced values from start to end inclusive.

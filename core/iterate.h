@@ -98,7 +98,7 @@ void map_elementwise(const ElementwiseLoop& loop, const F& f, int64_t grain = kE
           bool contiguous = s[0] == sizeof(Out) &&
                             ((s[I + 1] == sizeof(std::tuple_element_t<I, Inputs>)) && ... && true);
           if (contiguous) {
-            auto inputs = std::make_tuple(reinterpret_cast<const std::tuple_element_t<I, Inputs>*>(p[I + 1])...);
+            [[maybe_unused]] auto inputs = std::make_tuple(reinterpret_cast<const std::tuple_element_t<I, Inputs>*>(p[I + 1])...);
             for (int64_t i = 0; i < n; ++i) out[i] = f(std::get<I>(inputs)[i]...);
           } else {
             for (int64_t i = 0; i < n; ++i) {

@@ -45,7 +45,7 @@ int64_t checked_numel(const Dims& sizes, const char* op) {
 
 Tensor Tensor::empty(const Dims& sizes, DType dtype) {
   int64_t n = checked_numel(sizes, "empty");
-  check<ValueError>(n <= INT64_MAX / element_size(dtype), "empty: shape {} of {} is too large", sizes, dtype);
+  check<ValueError>(n <= INT64_MAX / descent::element_size(dtype), "empty: shape {} of {} is too large", sizes, dtype);
   auto storage = Storage::allocate(n * descent::element_size(dtype));
   return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
 }

@@ -26,7 +26,7 @@ struct AutogradMeta;  // grad, grad_fn, hooks: defined by autograd/, opaque to c
 
 // Options of every factory: tensor({1, 2}, {.dtype = kFloat64, .requires_grad = true}).
 // Without a dtype, factories use float32, except those that infer it from their values
-// (tensor() from a list, full(), randint(), randperm()), as PyTorch does.
+// (tensor() from a list, full(), arange(), randint(), randperm()), as PyTorch does.
 struct TensorOptions {
   std::optional<DType> dtype;
   bool requires_grad = false;
