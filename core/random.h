@@ -1,6 +1,16 @@
 // Random numbers from one counter-based generator (Philox 4x32-10, Salmon et al. 2011): the value
 // at a position depends only on the seed and the position, so a seed gives the same numbers on
 // every machine and with any thread count. Graph-free kernels; public names in autograd/ops.h.
+//
+// The stream: Philox block c (counter c, key = seed) gives four 32-bit words. A draw reserves
+// the blocks it needs from its generator, and element i (row-major, whatever the strides) takes
+// its bits from block first + i / K only, K values per block:
+//   uniform float32: 4 (24 bits each)      uniform float64: 2 (53 bits from two words)
+//   normal float32:  4 (Box-Muller pairs)  normal float64:  2 (one Box-Muller pair)
+//   randint, randperm: 2 (64 bits each)    bernoulli: 4 (32 bits each)
+//
+// NOTE: a Generator, the default one included, is not synchronised: draw from one generator on
+// one thread at a time (as with PyTorch's CPU generator). Each draw itself runs in parallel.
 #pragma once
 
 #include <array>
@@ -24,15 +34,19 @@ class Generator {
     offset_ += blocks;
     return first;
   }
-  // The four 32-bit words of Philox 4x32-10 at `counter` under key `seed`.
+  // The four 32-bit words of Philox 4x32-10 at `counter` under key `seed`: the key is the seed's
+  // low and high words, the counter's low words are the 64-bit counter, its high words zero.
   static std::array<uint32_t, 4> philox(uint64_t seed, uint64_t counter);
+  // The raw bijection on a full 128-bit counter and 64-bit key (what Random123's known-answer
+  // vectors test).
+  static std::array<uint32_t, 4> philox(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
 
  private:
   uint64_t seed_;
   uint64_t offset_ = 0;
 };
 
-// The generator used when none is given.
+// The generator used when none is given: process-wide, seed 0 until manual_seed.
 Generator& default_generator();
 // Seeds the default generator (and restarts its counter).
 void manual_seed(uint64_t seed);
