@@ -26,7 +26,9 @@ Tensor zeros(const Dims& sizes, TensorOptions options) {
   return with_grad(t, options);
 }
 
-Tensor ones(const Dims& sizes, TensorOptions options) { return full(sizes, 1, options); }
+Tensor ones(const Dims& sizes, TensorOptions options) {
+  return full(sizes, 1, {.dtype = options.dtype.value_or(kFloat32), .requires_grad = options.requires_grad});
+}
 
 Tensor full(const Dims& sizes, const Scalar& value, TensorOptions options) {
   Tensor t = Tensor::empty(sizes, options.dtype.value_or(value.default_dtype()));
@@ -69,9 +71,9 @@ Tensor linspace(double start, double end, int64_t steps, TensorOptions options) 
   double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   dispatch<NumericTypes>(dtype, "linspace", [&]<typename T>() {
     T* out = t.data<T>();
-    // Symmetric from both ends (as PyTorch), so that the last value is exactly `end`.
+    // Symmetric from both ends (as PyTorch), so that the last value is exactly `end`; one step is `start`.
     for (int64_t i = 0; i < steps; ++i) {
-      double v = i < steps / 2 ? start + step * static_cast<double>(i)
+      double v = steps == 1 || i < steps / 2 ? start + step * static_cast<double>(i)
                                : end - step * static_cast<double>(steps - 1 - i);
       out[i] = static_cast<T>(v);
     }

@@ -28,7 +28,7 @@ struct AutogradMeta;  // grad, grad_fn, hooks: defined by autograd/, opaque to c
 // Without a dtype, factories use float32, except those that infer it from their values
 // (tensor() from a list, full(), arange(), randint(), randperm()), as PyTorch does.
 struct TensorOptions {
-  std::optional<DType> dtype;
+  std::optional<DType> dtype = std::nullopt;
   bool requires_grad = false;
 };
 
