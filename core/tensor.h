@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -22,6 +23,7 @@ namespace descent {
 
 namespace autograd {
 struct AutogradMeta;  // grad, grad_fn, hooks: defined by autograd/, opaque to core
+class Node;
 }
 
 // Options of every factory: tensor({1, 2}, {.dtype = kFloat64, .requires_grad = true}).
@@ -102,6 +104,23 @@ class Tensor {
   bool requires_grad() const { return impl_->requires_grad; }
   // Sets requires_grad; only floating tensors may require gradients.
   Tensor& requires_grad_(bool requires_grad = true);
+  // The rest of the slot is defined in autograd/graph.cpp:
+  Tensor grad() const;                      // the accumulated gradient (undefined if none yet)
+  void set_grad(const Tensor& grad) const;  // replace it (undefined clears it)
+  std::shared_ptr<autograd::Node> grad_fn() const;  // the node that made this tensor; null for leaves
+  bool is_leaf() const;
+  uint32_t output_nr() const;               // which output of grad_fn this tensor is
+  Tensor& retain_grad();                    // a non-leaf keeps its .grad after backward
+  bool retains_grad() const;
+  // Runs when this tensor's gradient is computed; may return a replacement (or an undefined
+  // Tensor to keep it). Returns an id for remove_hook.
+  int register_hook(std::function<Tensor(const Tensor&)> hook);
+  // Runs right after a leaf's .grad was updated by backward; receives the leaf.
+  int register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook);
+  void remove_hook(int id);
+  // Backward from this tensor: a scalar, or any tensor with an explicit gradient.
+  void backward(const Tensor& gradient = Tensor(), std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false) const;
   // In-place writes through this tensor call this: it bumps the storage's version counter.
   void bump_version() const { impl_->storage->bump_version(); }
   uint64_t version() const { return impl_->storage->version(); }

@@ -1,0 +1,36 @@
+// The backward engine: autograd::backward accumulates gradients into leaves' .grad,
+// autograd::grad returns gradients of outputs with respect to chosen inputs without touching
+// .grad. Both walk the graph iteratively (dependency counts and a ready queue), never by
+// recursion, so a graph of any depth runs.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace descent::autograd {
+
+struct BackwardOptions {
+  std::optional<bool> retain_graph = std::nullopt;  // keep saved tensors; default: create_graph
+  bool create_graph = false;                        // record the backward itself (higher orders)
+};
+
+struct GradOptions {
+  std::optional<bool> retain_graph = std::nullopt;  // default: create_graph
+  bool create_graph = false;
+  bool allow_unused = false;  // an input the outputs do not depend on gets an undefined gradient
+};
+
+// Gradients of `outputs` (each seeded with the matching grad_outputs entry, or 1 for a scalar
+// output when grad_outputs is empty) accumulated into the .grad of every leaf they depend on.
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
+              BackwardOptions options = {});
+
+// d(outputs)/d(inputs) contracted with grad_outputs: one gradient per input.
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, GradOptions options = {});
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         GradOptions options = {});
+
+}  // namespace descent::autograd

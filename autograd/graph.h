@@ -1,0 +1,198 @@
+// The graph that reverse-mode autograd records as the program runs: a Node per differentiable op
+// (its backward), Edges to the nodes of its inputs, what it saved for backward (SavedTensor, with
+// the version check), and the autograd slot of a tensor (AutogradMeta). Read this, then
+// autograd/engine.cpp (how backward walks the graph), then any autograd/*_ops.cpp (how an op
+// records its node beside its backward).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace descent::autograd {
+
+class Node;
+
+// Where a gradient flows: into output `input_nr` of `node` (the backward of the op that produced
+// the tensor, or the AccumulateGrad of a leaf).
+struct Edge {
+  std::shared_ptr<Node> node;
+  uint32_t input_nr = 0;
+  bool valid() const { return node != nullptr; }
+};
+
+// The shape and dtype an input had, against which the engine checks the gradient returned for it.
+struct InputMeta {
+  Dims shape;
+  DType dtype = kFloat32;
+};
+
+// A hook on a tensor's gradient: returns a replacement, or an undefined Tensor to keep it.
+using GradHook = std::function<Tensor(const Tensor&)>;
+// Runs after a leaf's .grad was updated; receives the leaf.
+using PostAccumulateGradHook = std::function<void(const Tensor&)>;
+
+class Node {
+ public:
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  virtual ~Node();
+
+  // e.g. "MulBackward"
+  virtual std::string name() const = 0;
+  // grads[i] is the gradient with respect to output i (undefined when none flowed there).
+  // Returns one gradient per input, in input order; undefined where not needed.
+  virtual std::vector<Tensor> apply(std::vector<Tensor>&& grads) = 0;
+  // Frees what was saved for backward; called after a backward without retain_graph.
+  virtual void release_saved() {}
+
+  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  const Edge& next_edge(size_t i) const { return next_edges_[i]; }
+  size_t num_inputs() const { return next_edges_.size(); }
+  const InputMeta& input_meta(size_t i) const { return input_meta_[i]; }
+  // Whether input i leads to anything that wants a gradient.
+  bool needs_input_grad(size_t i) const { return i < next_edges_.size() && next_edges_[i].valid(); }
+  uint32_t num_outputs() const { return num_outputs_; }
+  // Creation order; the engine runs later nodes first when several are ready.
+  uint64_t sequence_nr() const { return sequence_nr_; }
+  // Whether a backward without retain_graph has freed the saved tensors.
+  bool released() const { return released_; }
+  // What created the node, e.g. "mul of [2, 3] and [3]"; filled only in anomaly mode.
+  const std::string& forward_context() const { return forward_context_; }
+
+  // Hooks on the gradient of output `output_nr` (a non-leaf tensor's register_hook, retain_grad).
+  void add_pre_hook(uint32_t output_nr, int id, GradHook hook) { pre_hooks_.push_back({output_nr, id, std::move(hook)}); }
+  bool remove_pre_hook(int id);
+  // Runs the pre-hooks on grads in registration order (the engine calls this before apply).
+  void run_pre_hooks(std::vector<Tensor>& grads) const;
+
+  // Used when recording: the inputs' edges and metadata, the number of outputs.
+  void set_next_edges(std::vector<Edge> edges, std::vector<InputMeta> metas);
+  void set_num_outputs(uint32_t n) { num_outputs_ = n; }
+  void set_forward_context(std::string context) { forward_context_ = std::move(context); }
+  void mark_released() { released_ = true; }
+
+ private:
+  struct PreHook {
+    uint32_t output_nr;
+    int id;
+    GradHook hook;
+  };
+  std::vector<Edge> next_edges_;
+  std::vector<InputMeta> input_meta_;
+  std::vector<PreHook> pre_hooks_;
+  uint32_t num_outputs_ = 1;
+  uint64_t sequence_nr_ = next_sequence_nr();
+  bool released_ = false;
+  std::string forward_context_;
+
+  static uint64_t next_sequence_nr();
+};
+
+// The autograd slot of a TensorImpl (created on first need).
+struct AutogradMeta {
+  Tensor grad;                           // accumulated gradient (leaves, and non-leaves that retain it)
+  std::shared_ptr<Node> grad_fn;         // null for leaves
+  uint32_t output_nr = 0;                // which output of grad_fn this tensor is
+  std::weak_ptr<Node> grad_accumulator;  // a leaf's AccumulateGrad, while the graph holds it
+  bool retains_grad = false;
+  bool is_view = false;                  // made by a view op from a tensor in the graph
+  int next_hook_id = 0;
+  std::vector<std::pair<int, GradHook>> leaf_hooks;  // a leaf's register_hook
+  std::vector<std::pair<int, PostAccumulateGradHook>> post_accumulate_hooks;
+};
+
+// The slot of t, created if missing (never null), or null if t has none.
+AutogradMeta& autograd_meta(const Tensor& t);
+AutogradMeta* autograd_meta_if(const Tensor& t);
+
+// The edge a gradient for t flows into: its grad_fn, or its leaf accumulator (created on
+// demand); an invalid edge when t does not require grad.
+Edge gradient_edge(const Tensor& t);
+
+// A leaf's AccumulateGrad: adds the incoming gradient to leaf.grad (in place, or out of place
+// under create_graph), after the leaf's hooks and before its post-accumulate hooks.
+class AccumulateGrad : public Node {
+ public:
+  explicit AccumulateGrad(Tensor leaf);
+  std::string name() const override { return "AccumulateGrad"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override;
+  const Tensor& leaf() const { return leaf_; }
+
+ private:
+  Tensor leaf_;
+};
+
+// A tensor saved for backward. Remembers the storage version at save time: unpacking after an
+// in-place change throws, naming the node. An op's own output is saved without a strong
+// reference to its node (that would be a cycle).
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  // The saved tensor, with its place in the graph when grad mode is on (for create_graph).
+  Tensor unpack(const Node& owner) const;
+  bool defined() const { return data_.defined(); }
+  void reset();
+
+ private:
+  Tensor data_;  // a leaf itself, or a detached view of the saved tensor's data
+  std::shared_ptr<Node> grad_fn_;
+  std::weak_ptr<Node> weak_grad_fn_;
+  uint32_t output_nr_ = 0;
+  uint64_t saved_version_ = 0;
+  bool was_released_ = false;
+  bool is_output_ = false;
+  bool is_leaf_ = false;
+};
+
+// ---- grad modes (thread-local) ----
+
+bool grad_mode_enabled();
+void set_grad_mode(bool enabled);
+
+// While alive, ops record nothing (nestable; restores the previous mode).
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(grad_mode_enabled()) { set_grad_mode(false); }
+  ~NoGradGuard() { set_grad_mode(previous_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// While alive, ops record again (inside a NoGradGuard, say).
+class EnableGradGuard {
+ public:
+  EnableGradGuard() : previous_(grad_mode_enabled()) { set_grad_mode(true); }
+  ~EnableGradGuard() { set_grad_mode(previous_); }
+  EnableGradGuard(const EnableGradGuard&) = delete;
+  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+// Anomaly mode: nodes remember the forward op that created them, and a backward that produces
+// NaN or Inf throws an error naming the node and that op.
+bool anomaly_mode_enabled();
+class AnomalyGuard {
+ public:
+  AnomalyGuard();
+  ~AnomalyGuard();
+  AnomalyGuard(const AnomalyGuard&) = delete;
+  AnomalyGuard& operator=(const AnomalyGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace descent::autograd

@@ -1,0 +1,87 @@
+// How a differentiable op records itself: after computing its output with a core kernel, it asks
+// record<ItsBackward>(output, {inputs...}) for a node. The answer is null when nothing needs a
+// gradient (grad mode off, or no input requires grad); otherwise a node wired to the inputs'
+// edges, already set as the output's grad_fn, in which the op saves what its backward needs:
+//
+//   Tensor mul(const Tensor& a, const Tensor& b) {
+//     Tensor out = core::mul(a, b);
+//     if (auto node = record<MulBackward>(out, {a, b})) {
+//       if (node->needs_input_grad(0)) node->b = SavedTensor(b, false);
+//       if (node->needs_input_grad(1)) node->a = SavedTensor(a, false);
+//     }
+//     return out;
+//   }
+//
+// Backward formulas are written with the public (differentiable) ops, so that create_graph
+// records the backward too. NOTE: a node keeps tensors only through SavedTensor, never as a plain
+// Tensor member of a non-leaf: a plain member would own the input's node and break both the
+// version check and the non-recursive destruction of long graphs.
+#pragma once
+
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "autograd/graph.h"
+
+namespace descent::autograd {
+
+// Whether an op on these inputs records a node.
+inline bool needs_grad(std::span<const Tensor> inputs) {
+  if (!grad_mode_enabled()) return false;
+  for (const Tensor& t : inputs) {
+    if (t.defined() && t.requires_grad()) return true;
+  }
+  return false;
+}
+inline bool needs_grad(std::initializer_list<Tensor> inputs) {
+  return needs_grad(std::span<const Tensor>(inputs.begin(), inputs.size()));
+}
+
+namespace detail {
+// Wires `node` to the inputs and makes it the grad_fn of outputs (in order), which must be
+// floating; records the forward context in anomaly mode.
+void connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
+             std::span<const Tensor> inputs);
+}  // namespace detail
+
+// A new NodeT for an op with these outputs and inputs, or null when no input needs a gradient.
+// An output that is one of the inputs (contiguous() of a contiguous tensor, say) already carries
+// that input's history: no node.
+template <typename NodeT>
+std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const Tensor> inputs) {
+  if (!needs_grad(inputs)) return nullptr;
+  for (const Tensor& out : outputs) {
+    for (const Tensor& in : inputs) {
+      if (out.is_same(in)) return nullptr;
+    }
+  }
+  auto node = std::make_shared<NodeT>();
+  detail::connect(*node, node, outputs, inputs);
+  return node;
+}
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& output, std::initializer_list<Tensor> inputs) {
+  return record<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs.begin(), inputs.size()));
+}
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& output, const std::vector<Tensor>& inputs) {
+  return record<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs));
+}
+
+// The gradient of a broadcast input: grad summed over the dims that broadcasting added or
+// stretched, so that it has `shape` again. Differentiable; returns grad itself when shapes match.
+Tensor sum_to(const Tensor& grad, const Dims& shape);
+
+// View ops call this on their output: an in-place change of it would bypass its base's graph.
+void mark_as_view(const Tensor& view);
+
+// In-place ops on tensors in the graph (a.add_(b) with a or b requiring grad): `result` is the
+// out-of-place value with its history; its data is copied into self and self takes over the
+// history. Throws for a leaf that requires grad (outside NoGradGuard) and for a view of a tensor
+// in the graph, naming `op`.
+void check_in_place(const Tensor& self, const char* op);
+void rebase_in_place(const Tensor& self, const Tensor& result);
+
+}  // namespace descent::autograd
