@@ -49,6 +49,11 @@ Tensor sum_to(const Tensor& grad, const Dims& shape) {
   return descent::reshape(reduced, shape);
 }
 
+Tensor reduce_to_input(const Tensor& grad, const InputMeta& meta) {
+  Tensor reduced = sum_to(grad, meta.shape);
+  return reduced.dtype() == meta.dtype ? reduced : reduced.to(meta.dtype);
+}
+
 void mark_as_view(const Tensor& view) {
   if (view.requires_grad()) autograd_meta(view).is_view = true;
 }
@@ -63,6 +68,13 @@ void check_in_place(const Tensor& self, const char* op) {
   check<Error>(!meta->is_view,
                "{}: in-place change of a view (shape {}) of a tensor that requires grad is not supported; "
                "clone the view first",
+               op, self.sizes());
+}
+
+void check_untracked_in_place(const Tensor& self, const char* op) {
+  check<Error>(!grad_mode_enabled() || !self.requires_grad(),
+               "{}: in-place change of a tensor (shape {}) that requires grad is not supported outside a "
+               "NoGradGuard",
                op, self.sizes());
 }
 

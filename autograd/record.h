@@ -74,6 +74,10 @@ std::shared_ptr<NodeT> record(const Tensor& output, const std::vector<Tensor>& i
 // stretched, so that it has `shape` again. Differentiable; returns grad itself when shapes match.
 Tensor sum_to(const Tensor& grad, const Dims& shape);
 
+// The gradient for input `meta` of a node: sum_to its shape, then cast to its dtype (an input
+// of float32 broadcast against float64 gets a float32 gradient). Differentiable.
+Tensor reduce_to_input(const Tensor& grad, const InputMeta& meta);
+
 // View ops call this on their output: an in-place change of it would bypass its base's graph.
 void mark_as_view(const Tensor& view);
 
@@ -82,6 +86,9 @@ void mark_as_view(const Tensor& view);
 // history. Throws for a leaf that requires grad (outside NoGradGuard) and for a view of a tensor
 // in the graph, naming `op`.
 void check_in_place(const Tensor& self, const char* op);
+// For in-place ops that autograd does not follow (fill_, uniform_, ...): throws when self
+// requires grad and grad mode is on.
+void check_untracked_in_place(const Tensor& self, const char* op);
 void rebase_in_place(const Tensor& self, const Tensor& result);
 
 }  // namespace descent::autograd

@@ -1,6 +1,7 @@
 // Tensor's op methods (t.sum(), t.view(...), t.add_(...)): each forwards to the public op of the
 // same name in autograd/ops.h, so that a method and its free function never differ.
 #include "autograd/ops.h"
+#include "autograd/record.h"
 
 namespace descent {
 
@@ -9,7 +10,10 @@ Tensor Tensor::view(const Dims& sizes) const { return descent::view(*this, sizes
 Tensor Tensor::reshape(const Dims& sizes) const { return descent::reshape(*this, sizes); }
 Tensor Tensor::permute(const Dims& order) const { return descent::permute(*this, order); }
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const { return descent::transpose(*this, dim0, dim1); }
-Tensor Tensor::t() const { return core::t(*this); }
+Tensor Tensor::t() const {
+  check<ShapeError>(dim() <= 2, "t: expects a tensor of at most 2 dims, got shape {}", sizes());
+  return dim() < 2 ? descent::view(*this, sizes()) : descent::transpose(*this, 0, 1);
+}
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
   return descent::narrow(*this, dim, start, length);
 }
@@ -30,63 +34,69 @@ Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
 Tensor Tensor::unflatten(int64_t dim, const Dims& sizes) const { return descent::unflatten(*this, dim, sizes); }
 Tensor Tensor::contiguous() const { return descent::contiguous(*this); }
 Tensor Tensor::clone() const { return descent::clone(*this); }
-Tensor Tensor::to(DType dtype) const { return core::to(*this, dtype); }
+Tensor Tensor::to(DType dtype) const { return descent::to(*this, dtype); }
 
 // in place
 Tensor& Tensor::copy_(const Tensor& src) {
+  autograd::check_untracked_in_place(*this, "copy_");
   core::copy_(*this, src);
   return *this;
 }
 Tensor& Tensor::fill_(const Scalar& value) {
+  autograd::check_untracked_in_place(*this, "fill_");
   core::fill_(*this, value);
   return *this;
 }
 Tensor& Tensor::zero_() { return fill_(0); }
 Tensor& Tensor::add_(const Tensor& other, const Scalar& alpha) {
-  core::add_(*this, other, alpha);
+  descent::add_(*this, other, alpha);
   return *this;
 }
 Tensor& Tensor::add_(const Scalar& other) {
-  core::add_(*this, other);
+  descent::add_(*this, other);
   return *this;
 }
 Tensor& Tensor::sub_(const Tensor& other, const Scalar& alpha) {
-  core::sub_(*this, other, alpha);
+  descent::sub_(*this, other, alpha);
   return *this;
 }
 Tensor& Tensor::sub_(const Scalar& other) {
-  core::sub_(*this, other);
+  descent::sub_(*this, other);
   return *this;
 }
 Tensor& Tensor::mul_(const Tensor& other) {
-  core::mul_(*this, other);
+  descent::mul_(*this, other);
   return *this;
 }
 Tensor& Tensor::mul_(const Scalar& other) {
-  core::mul_(*this, other);
+  descent::mul_(*this, other);
   return *this;
 }
 Tensor& Tensor::div_(const Tensor& other) {
-  core::div_(*this, other);
+  descent::div_(*this, other);
   return *this;
 }
 Tensor& Tensor::div_(const Scalar& other) {
-  core::div_(*this, other);
+  descent::div_(*this, other);
   return *this;
 }
 Tensor& Tensor::clamp_(std::optional<Scalar> min, std::optional<Scalar> max) {
+  autograd::check_untracked_in_place(*this, "clamp_");
   core::clamp_(*this, min, max);
   return *this;
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
+  autograd::check_untracked_in_place(*this, "masked_fill_");
   core::masked_fill_(*this, mask, value);
   return *this;
 }
 Tensor& Tensor::uniform_(double low, double high) {
+  autograd::check_untracked_in_place(*this, "uniform_");
   core::uniform_(*this, low, high);
   return *this;
 }
 Tensor& Tensor::normal_(double mean, double std) {
+  autograd::check_untracked_in_place(*this, "normal_");
   core::normal_(*this, mean, std);
   return *this;
 }

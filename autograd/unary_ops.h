@@ -24,7 +24,6 @@ using core::log1p;
 using core::log2;
 using core::logical_not;
 using core::nan_to_num;
-using core::pow;
 using core::neg;
 using core::reciprocal;
 using core::relu;
@@ -39,5 +38,8 @@ using core::sqrt;
 using core::square;
 using core::tanh;
 using core::GeluApproximate;
+
+// (a using-declaration would also import core's tensor-exponent overloads of pow)
+inline Tensor pow(const Tensor& x, const Scalar& exponent) { return core::pow(x, exponent); }
 
 }  // namespace descent
