@@ -8,6 +8,10 @@
 #include "testing.h"
 
 namespace descent {
+
+// Test parameters print as their dtype's name.
+void PrintTo(DType dtype, std::ostream* os) { *os << dtype_name(dtype); }
+
 namespace {
 
 using testing::Golden;
@@ -143,6 +147,9 @@ enum class Layout {
   ColumnStep,       // every other column: neither row- nor column-major (copied)
   BroadcastRows,    // expand of one row: row stride 0 (copied)
 };
+
+const char* layout_name(Layout layout);
+void PrintTo(Layout layout, std::ostream* os) { *os << layout_name(layout); }
 
 const char* layout_name(Layout layout) {
   switch (layout) {
