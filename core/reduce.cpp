@@ -188,23 +188,34 @@ void for_each_run(const AxisGroup& group, int64_t begin, int64_t end, const Run&
 // Scheduling constants. They depend on nothing but the shapes, so the blocks a reduction is cut
 // into, and hence its result, are the same for any thread count.
 constexpr int64_t kLanes = 16;          // independent accumulators along a contiguous run
-constexpr int64_t kTile = 1024;         // outputs accumulated side by side in an outer reduction
+constexpr int64_t kTile = 8192;         // outputs accumulated side by side in an outer reduction
+constexpr int64_t kRowGroup = 4;        // reduced positions folded into a tile at once
 constexpr int64_t kTaskWork = 32768;    // input elements a parallel task should at least read
 constexpr int64_t kManyUnits = 16;      // enough independent output units to share among threads
 constexpr int64_t kMaxBlocks = 32;      // at most this many partial results per output
+constexpr int64_t kMinBlockLength = 512;  // reduced positions per block at least (merges are slow)
 
 // Folds n elements starting at p (stride `stride`, logical index `index` + i * index_stride) into
 // acc. A contiguous run folds into kLanes independent accumulators, merged in lane order at the
-// end: the compiler vectorises it, and lane partials grow n / kLanes times slower than one sum.
+// end: the lanes vectorise, and each lane's sum grows n / kLanes times slower than one sum.
+// A reducer may fold contiguous runs faster itself: r.fold_contiguous(acc, p, n, index, index_stride).
+// NOTE: `omp simd` is what makes GCC vectorise the lanes of compare-and-select steps (max).
 template <typename R>
 void fold_run(const R& r, typename R::Acc& acc, const typename R::In* p, int64_t stride, int64_t n, int64_t index,
               int64_t index_stride) {
   using Acc = typename R::Acc;
+  if constexpr (requires { r.fold_contiguous(acc, p, n, index, index_stride); }) {
+    if (stride == 1 && n >= 2 * kLanes) {
+      r.fold_contiguous(acc, p, n, index, index_stride);
+      return;
+    }
+  }
   if (stride == 1 && n >= 2 * kLanes) {
     Acc lanes[kLanes];
     for (Acc& lane : lanes) lane = r.identity();
     int64_t i = 0;
     for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
       for (int64_t k = 0; k < kLanes; ++k) r.step(lanes[k], p[i + k], index + (i + k) * index_stride);
     }
     for (const Acc& lane : lanes) r.merge(acc, lane);
@@ -214,18 +225,41 @@ void fold_run(const R& r, typename R::Acc& acc, const typename R::In* p, int64_t
   for (int64_t i = 0; i < n; ++i) r.step(acc, p[i * stride], index + i * index_stride);
 }
 
-// Folds one element per output of a tile: acc[j] with element p[j * stride], all at `index`.
+// Folds `rows` reduced positions into a tile of outputs: acc[j] takes p[q * row_stride + j * stride]
+// for q = 0, 1, ... in order, at logical index `index` + q * index_step. On contiguous tiles
+// kRowGroup rows go at once, so each accumulator is loaded and stored once per group rather than
+// once per row; the order of the steps, and so the result, does not change.
 template <typename R>
 void fold_tile(const R& r, typename R::Acc* acc, const typename R::In* p, int64_t stride, int64_t width,
-               int64_t index) {
+               int64_t rows, int64_t row_stride, int64_t index, int64_t index_step) {
+  using Acc = typename R::Acc;
+  int64_t q = 0;
   if (stride == 1) {
-    for (int64_t j = 0; j < width; ++j) r.step(acc[j], p[j], index);
-  } else {
-    for (int64_t j = 0; j < width; ++j) r.step(acc[j], p[j * stride], index);
+    for (; q + kRowGroup <= rows; q += kRowGroup) {
+      const typename R::In* group = p + q * row_stride;
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) {
+        Acc a = acc[j];
+        for (int64_t g = 0; g < kRowGroup; ++g) r.step(a, group[g * row_stride + j], index + (q + g) * index_step);
+        acc[j] = a;
+      }
+    }
+  }
+  for (; q < rows; ++q) {
+    const typename R::In* row = p + q * row_stride;
+    const int64_t at = index + q * index_step;
+    if (stride == 1) {
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) r.step(acc[j], row[j], at);
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < width; ++j) r.step(acc[j], row[j * stride], at);
+    }
   }
 }
 
 // Output units of an outer reduction: (row of the kept axes beyond axis 0) x (tile of axis 0).
+// A tile is wide so that each reduced position is read as one long contiguous stretch.
 struct TileGrid {
   int64_t width;  // axis 0's size
   int64_t tiles_per_row;
@@ -234,14 +268,23 @@ struct TileGrid {
       : width(kept.axes[0].size),
         tiles_per_row((width + kTile - 1) / kTile),
         units(kept.numel / std::max<int64_t>(width, 1) * tiles_per_row) {}
+  int64_t tile_width() const { return std::min(kTile, width); }
 };
+
+// The accumulators of one tile of an outer reduction (none for inner ones), made once per task.
+// NOTE: not a std::vector, whose bool specialisation has no data().
+template <typename Acc>
+std::unique_ptr<Acc[]> tile_accumulators(const ReductionPlan& plan) {
+  if (plan.reduces_innermost) return nullptr;
+  return std::make_unique<Acc[]>(static_cast<size_t>(TileGrid(plan.kept).tile_width()));
+}
 
 // Folds reduced positions [reduced_begin, reduced_end) into the outputs of one unit and hands
 // each result to store(flat output index, output offset, acc). Inner plans: the unit is output
-// `unit`; outer plans: a tile of the grid.
+// `unit`; outer plans: a tile of the grid, accumulated in `tile`.
 template <typename R, typename Store>
 void reduce_unit(const ReductionPlan& plan, const R& r, const typename R::In* x, int64_t unit,
-                 int64_t reduced_begin, int64_t reduced_end, const Store& store) {
+                 int64_t reduced_begin, int64_t reduced_end, typename R::Acc* tile, const Store& store) {
   using Acc = typename R::Acc;
   const Axis& run_axis = plan.reduced.axes[0];
   if (plan.reduces_innermost) {
@@ -260,16 +303,13 @@ void reduce_unit(const ReductionPlan& plan, const R& r, const typename R::In* x,
   int64_t width = std::min(kTile, grid.width - first);
   Offsets base = offsets_at(plan.kept.axes + 1, plan.kept.ndim - 1, row);
   const typename R::In* origin = x + base.in + first * column.in_stride;
-  Acc acc[kTile];
-  for (int64_t j = 0; j < width; ++j) acc[j] = r.identity();
+  for (int64_t j = 0; j < width; ++j) tile[j] = r.identity();
   for_each_run(plan.reduced, reduced_begin, reduced_end, [&](const Offsets& at, int64_t n) {
-    for (int64_t k = 0; k < n; ++k) {
-      fold_tile(r, acc, origin + at.in + k * run_axis.in_stride, column.in_stride, width,
-                at.index + k * run_axis.index_stride);
-    }
+    fold_tile(r, tile, origin + at.in, column.in_stride, width, n, run_axis.in_stride, at.index,
+              run_axis.index_stride);
   });
   for (int64_t j = 0; j < width; ++j) {
-    store(row * grid.width + first + j, base.out + (first + j) * column.out_stride, acc[j]);
+    store(row * grid.width + first + j, base.out + (first + j) * column.out_stride, tile[j]);
   }
 }
 
@@ -285,25 +325,26 @@ void run_reduction(const ReductionPlan& plan, const typename R::In* x, const R& 
   if (outputs == 0) return;
   const int64_t units = plan.reduces_innermost ? outputs : TileGrid(plan.kept).units;
   const int64_t work = outputs * reduced;
-  const int64_t blocks = std::min({kMaxBlocks, reduced, work / kTaskWork});
+  const int64_t blocks = std::min({kMaxBlocks, reduced / kMinBlockLength, work / kTaskWork});
 
   if (units >= kManyUnits || blocks <= 1) {
     int64_t work_per_unit = std::max<int64_t>(work / units, 1);
     parallel_for(0, units, std::max<int64_t>(kTaskWork / work_per_unit, 1), [&](int64_t begin, int64_t end) {
+      auto tile = tile_accumulators<Acc>(plan);
       for (int64_t unit = begin; unit < end; ++unit) {
-        reduce_unit(plan, r, x, unit, 0, reduced,
+        reduce_unit(plan, r, x, unit, 0, reduced, tile.get(),
                     [&](int64_t, int64_t offset, const Acc& acc) { r.write(offset, acc); });
       }
     });
     return;
   }
-  // NOTE: not a std::vector, whose bool specialisation has no data().
   auto partials = std::make_unique<Acc[]>(static_cast<size_t>(blocks * outputs));
   parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
+    auto tile = tile_accumulators<Acc>(plan);
     for (int64_t block = begin; block < end; ++block) {
       Acc* partial = partials.get() + block * outputs;
       for (int64_t unit = 0; unit < units; ++unit) {
-        reduce_unit(plan, r, x, unit, reduced * block / blocks, reduced * (block + 1) / blocks,
+        reduce_unit(plan, r, x, unit, reduced * block / blocks, reduced * (block + 1) / blocks, tile.get(),
                     [&](int64_t flat, int64_t, const Acc& acc) { partial[flat] = acc; });
       }
     }
@@ -388,6 +429,49 @@ struct Cast {
   Acc operator()(T value) const { return static_cast<Acc>(value); }
 };
 
+// exp of n values in place, vectorised with SLEEF's 1-ULP exp (Shibata & Shinagawa 2020) when
+// the build targets AVX-512 or AVX2; the tail goes through the same vector code, padded.
+template <typename T>
+void exp_in_place(T* values, int64_t n) {
+#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__)
+  constexpr int64_t kWidth = 64 / sizeof(T);
+  auto exp_vector = [](T* p) {
+    if constexpr (std::is_same_v<T, float>) _mm512_storeu_ps(p, Sleef_expf16_u10avx512f(_mm512_loadu_ps(p)));
+    else _mm512_storeu_pd(p, Sleef_expd8_u10avx512f(_mm512_loadu_pd(p)));
+  };
+#else
+  constexpr int64_t kWidth = 32 / sizeof(T);
+  auto exp_vector = [](T* p) {
+    if constexpr (std::is_same_v<T, float>) _mm256_storeu_ps(p, Sleef_expf8_u10avx2(_mm256_loadu_ps(p)));
+    else _mm256_storeu_pd(p, Sleef_expd4_u10avx2(_mm256_loadu_pd(p)));
+  };
+#endif
+  int64_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) exp_vector(values + i);
+  if (i < n) {
+    T tail[kWidth] = {};
+    std::copy(values + i, values + n, tail);
+    exp_vector(tail);
+    std::copy(tail, tail + (n - i), values + i);
+  }
+#else
+  for (int64_t i = 0; i < n; ++i) values[i] = std::exp(values[i]);
+#endif
+}
+
+// The NaN-propagating max (kMax) or min, writing to `out`; the bare fold when out is null.
+template <typename T, bool kMax>
+auto extreme_fold(T* out = nullptr) {
+  if constexpr (kMax) return fold<T>(lowest<T>(), Cast<T, T>{}, MaxNan<T>{}, Cast<T, T>{}, out);
+  else return fold<T>(highest<T>(), Cast<T, T>{}, MinNan<T>{}, Cast<T, T>{}, out);
+}
+// The bare sum of T values in double.
+template <typename T>
+auto sum_fold() {
+  return fold<T>(0.0, Cast<double, T>{}, Plus<double>{}, Cast<double, double>{}, static_cast<double*>(nullptr));
+}
+
 // The extreme value and the index of its first occurrence. A NaN is more extreme than any number
 // (the first NaN wins). Ties are broken by index, not by visiting order, so lanes, blocks and
 // transposed inputs all give the first occurrence. Writes values and/or indices (either may be null).
@@ -415,6 +499,20 @@ struct ExtremeIndexReducer {
   }
   void merge(Acc& acc, const Acc& other) const {
     if (better(other.value, other.index, acc)) acc = other;
+  }
+  // A contiguous run in two passes: its extreme value by the vectorised fold, then the first
+  // position holding it (the first NaN when it is NaN), rather than comparing (value, index) pairs.
+  void fold_contiguous(Acc& acc, const T* p, int64_t n, int64_t index, int64_t index_stride) const {
+    auto extreme_of = extreme_fold<T, kMax>();
+    T extreme = extreme_of.identity();
+    fold_run(extreme_of, extreme, p, 1, n, 0, 0);
+    int64_t i = 0;
+    if (extreme != extreme) {
+      while (p[i] == p[i]) ++i;
+    } else {
+      while (p[i] != extreme) ++i;
+    }
+    step(acc, extreme, index + i * index_stride);
   }
   void write(int64_t offset, const Acc& acc) const {
     if (values != nullptr) values[offset] = acc.value;
@@ -478,6 +576,26 @@ struct LogSumExpReducer {
 
   Acc identity() const { return {-std::numeric_limits<double>::infinity(), 0.0}; }
   void step(Acc& acc, T value, int64_t) const { merge(acc, {static_cast<double>(value), 1.0}); }
+  // A contiguous run with a finite maximum m in two vectorised passes: m, then sum(exp(x - m))
+  // through the vector exp, a chunk at a time.
+  void fold_contiguous(Acc& acc, const T* p, int64_t n, int64_t, int64_t) const {
+    T max = lowest<T>();
+    fold_run(extreme_fold<T, true>(), max, p, 1, n, 0, 0);
+    if (!std::isfinite(max)) {  // infinities or NaN: the careful fold, step by step
+      for (int64_t i = 0; i < n; ++i) step(acc, p[i], 0);
+      return;
+    }
+    constexpr int64_t kChunk = 256;
+    T shifted[kChunk];
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i += kChunk) {
+      int64_t m = std::min(kChunk, n - i);
+      for (int64_t k = 0; k < m; ++k) shifted[k] = p[i + k] - max;
+      exp_in_place(shifted, m);
+      fold_run(sum_fold<T>(), sum, shifted, 1, m, 0, 0);
+    }
+    merge(acc, {static_cast<double>(max), sum});
+  }
   void merge(Acc& acc, const Acc& other) const {
     if (other.max == acc.max) {
       acc.scaled_sum += other.scaled_sum;
@@ -535,20 +653,13 @@ void run_sum(const Reduction& reduction, const Tensor& x, Map map, Finish finish
                 fold<T>(SumAcc<T>{0}, map, Plus<SumAcc<T>>{}, finish, reduction.out.data<Out>()));
 }
 
-template <typename T, typename Combine>
-void run_extreme(const Reduction& reduction, const Tensor& x, Combine combine, T init) {
-  run_reduction(reduction.plan, input_data<T>(x),
-                fold<T>(init, Cast<T, T>{}, combine, Cast<T, T>{}, reduction.out.data<T>()));
-}
-
 // amax/amin over dims: NaN propagates; an empty dim is an error.
 template <bool kMax>
 Tensor extreme(const Tensor& x, const Dims& dims, bool keepdim, const char* op) {
   Reduction reduction = plan_reduction(x, dims, keepdim, x.dtype(), op);
   check_nonempty(reduction, x, op);
   dispatch(x.dtype(), op, [&]<typename T>() {
-    if constexpr (kMax) run_extreme<T>(reduction, x, MaxNan<T>{}, lowest<T>());
-    else run_extreme<T>(reduction, x, MinNan<T>{}, highest<T>());
+    run_reduction(reduction.plan, input_data<T>(x), extreme_fold<T, kMax>(reduction.out.data<T>()));
   });
   return reduction.out;
 }
@@ -595,46 +706,6 @@ Tensor logical_reduction(const Tensor& x, const Dims& dims, bool keepdim, const 
 
 // ---- softmax ----
 
-// exp of n values in place, vectorised with SLEEF's 1-ULP exp (Shibata & Shinagawa 2020) when
-// the build targets AVX-512 or AVX2; the tail goes through the same vector code, padded.
-template <typename T>
-void exp_in_place(T* values, int64_t n) {
-#if defined(__AVX512F__) || defined(__AVX2__)
-#if defined(__AVX512F__)
-  constexpr int64_t kWidth = 64 / sizeof(T);
-  auto exp_vector = [](T* p) {
-    if constexpr (std::is_same_v<T, float>) _mm512_storeu_ps(p, Sleef_expf16_u10avx512f(_mm512_loadu_ps(p)));
-    else _mm512_storeu_pd(p, Sleef_expd8_u10avx512f(_mm512_loadu_pd(p)));
-  };
-#else
-  constexpr int64_t kWidth = 32 / sizeof(T);
-  auto exp_vector = [](T* p) {
-    if constexpr (std::is_same_v<T, float>) _mm256_storeu_ps(p, Sleef_expf8_u10avx2(_mm256_loadu_ps(p)));
-    else _mm256_storeu_pd(p, Sleef_expd4_u10avx2(_mm256_loadu_pd(p)));
-  };
-#endif
-  int64_t i = 0;
-  for (; i + kWidth <= n; i += kWidth) exp_vector(values + i);
-  if (i < n) {
-    T tail[kWidth] = {};
-    std::copy(values + i, values + n, tail);
-    exp_vector(tail);
-    std::copy(tail, tail + (n - i), values + i);
-  }
-#else
-  for (int64_t i = 0; i < n; ++i) values[i] = std::exp(values[i]);
-#endif
-}
-
-template <typename T>
-auto max_reducer() {
-  return fold<T>(lowest<T>(), Cast<T, T>{}, MaxNan<T>{}, Cast<T, T>{}, static_cast<T*>(nullptr));
-}
-template <typename T>
-auto sum_reducer() {
-  return fold<T>(0.0, Cast<double, T>{}, Plus<double>{}, Cast<double, double>{}, static_cast<double*>(nullptr));
-}
-
 // softmax(x)_i = exp(x_i - m) / sum_j exp(x_j - m) with m = max_j x_j, and
 // log_softmax(x)_i = (x_i - m) - log(sum_j exp(x_j - m)): subtracting m keeps exp from overflowing.
 // A row of all -inf (m = -inf), or with +inf or NaN, gives NaN, as in PyTorch.
@@ -642,11 +713,11 @@ auto sum_reducer() {
 template <typename T>
 void softmax_row(const T* in, T* out, int64_t n, bool log) {
   T max = lowest<T>();
-  fold_run(max_reducer<T>(), max, in, 1, n, 0, 0);
+  fold_run(extreme_fold<T, true>(), max, in, 1, n, 0, 0);
   for (int64_t i = 0; i < n; ++i) out[i] = in[i] - max;
   exp_in_place(out, n);
   double sum = 0.0;
-  fold_run(sum_reducer<T>(), sum, out, 1, n, 0, 0);
+  fold_run(sum_fold<T>(), sum, out, 1, n, 0, 0);
   if (log) {
     T log_sum = static_cast<T>(std::log(sum));
     for (int64_t i = 0; i < n; ++i) out[i] = (in[i] - max) - log_sum;
@@ -656,22 +727,36 @@ void softmax_row(const T* in, T* out, int64_t n, bool log) {
   }
 }
 
+// Scratch of softmax_tile for tiles of up to `width` columns, made once per parallel task.
+template <typename T>
+struct SoftmaxTileScratch {
+  explicit SoftmaxTileScratch(int64_t width)
+      : max(static_cast<size_t>(width)), sum(static_cast<size_t>(width)), shifted(static_cast<size_t>(width)),
+        factor(static_cast<size_t>(width)) {}
+  std::vector<T> max;
+  std::vector<double> sum;
+  std::vector<T> shifted;  // x - max of one row of the tile, then its exp
+  std::vector<T> factor;   // log(sum) for log_softmax, 1 / sum for softmax
+};
+
 // The same over a tile of `width` rows that lie side by side in memory (element j of the tile
 // at stride `column` from j - 1), all n of them along the softmax dim at stride `along`.
 template <typename T>
-void softmax_tile(const T* in, const Axis& column, const Axis& along, T* out, int64_t width, bool log) {
-  T max[kTile];
-  double sum[kTile] = {};
-  T shifted[kTile];
-  T factor[kTile];  // log(sum) for log_softmax, 1 / sum for softmax
+void softmax_tile(const T* in, const Axis& column, const Axis& along, T* out, int64_t width, bool log,
+                  SoftmaxTileScratch<T>& scratch) {
+  T* max = scratch.max.data();
+  double* sum = scratch.sum.data();
+  T* shifted = scratch.shifted.data();
+  T* factor = scratch.factor.data();
   std::fill(max, max + width, lowest<T>());
-  for (int64_t d = 0; d < along.size; ++d) fold_tile(max_reducer<T>(), max, in + d * along.in_stride, column.in_stride, width, 0);
+  std::fill(sum, sum + width, 0.0);
+  fold_tile(extreme_fold<T, true>(), max, in, column.in_stride, width, along.size, along.in_stride, 0, 0);
   for (int64_t d = 0; d < along.size; ++d) {
     const T* row_in = in + d * along.in_stride;
     T* row_out = out + d * along.out_stride;
     for (int64_t j = 0; j < width; ++j) shifted[j] = row_in[j * column.in_stride] - max[j];
     exp_in_place(shifted, width);
-    fold_tile(sum_reducer<T>(), sum, shifted, 1, width, 0);
+    fold_tile(sum_fold<T>(), sum, shifted, 1, width, 1, 0, 0, 0);
     if (!log) {
       for (int64_t j = 0; j < width; ++j) row_out[j * column.out_stride] = shifted[j];
     }
@@ -719,14 +804,15 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log, const char* op) {
     }
     TileGrid grid(plan.kept);
     const Axis& column = plan.kept.axes[0];
-    parallel_for(0, grid.units, std::max<int64_t>(kTaskWork / (n * std::min(grid.width, kTile)), 1),
+    parallel_for(0, grid.units, std::max<int64_t>(kTaskWork / (n * grid.tile_width()), 1),
                  [&](int64_t begin, int64_t end) {
+                   SoftmaxTileScratch<T> scratch(grid.tile_width());
                    for (int64_t unit = begin; unit < end; ++unit) {
                      int64_t first = unit % grid.tiles_per_row * kTile;
                      Offsets base = offsets_at(plan.kept.axes + 1, plan.kept.ndim - 1, unit / grid.tiles_per_row);
                      softmax_tile(in + base.in + first * column.in_stride, column, along,
                                   result + base.out + first * column.out_stride, std::min(kTile, grid.width - first),
-                                  log);
+                                  log, scratch);
                    }
                  });
   });
