@@ -87,7 +87,6 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
                std::vector<bool>* reached) {
   // 1. Dependencies: how many edges lead into each reachable node.
   std::unordered_map<Node*, int> dependencies;
-  std::vector<Node*> nodes;
   {
     std::vector<Node*> stack;
     std::unordered_set<Node*> seen;
@@ -97,7 +96,6 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
     while (!stack.empty()) {
       Node* node = stack.back();
       stack.pop_back();
-      nodes.push_back(node);
       for (const Edge& edge : node->next_edges()) {
         if (!edge.valid()) continue;
         ++dependencies[edge.node.get()];
@@ -106,22 +104,33 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
     }
   }
 
-  // 2. With captures: a node is needed if it is a target or leads to one. A node's inputs were
-  // created before it, so ascending creation order visits them first.
+  // 2. With captures: a node is needed if it is a target or leads to one. A post-order walk
+  // (inputs before their consumers) decides each node after all of its inputs.
   std::unordered_set<Node*> needed;
   if (captures != nullptr) {
     std::unordered_set<Node*> targets;
     for (size_t k = 0; k < captures->size(); ++k) {
       Node* target = (*captures)[k].node;
       targets.insert(target);
-      (*reached)[k] = std::find(nodes.begin(), nodes.end(), target) != nodes.end();
+      (*reached)[k] = dependencies.count(target) > 0 ||
+                      std::any_of(roots.begin(), roots.end(), [&](const Edge& r) { return r.node.get() == target; });
     }
-    std::vector<Node*> ordered = nodes;
-    std::sort(ordered.begin(), ordered.end(), [](Node* a, Node* b) { return a->sequence_nr() < b->sequence_nr(); });
-    for (Node* node : ordered) {
-      bool leads = targets.count(node) > 0;
-      for (const Edge& edge : node->next_edges()) leads = leads || (edge.valid() && needed.count(edge.node.get()));
-      if (leads) needed.insert(node);
+    std::unordered_set<Node*> visited;
+    std::vector<std::pair<Node*, size_t>> stack;  // node, next edge to look at
+    for (const Edge& root : roots) {
+      if (visited.insert(root.node.get()).second) stack.push_back({root.node.get(), 0});
+      while (!stack.empty()) {
+        auto& [node, edge_index] = stack.back();
+        if (edge_index < node->num_inputs()) {
+          const Edge& edge = node->next_edge(edge_index++);
+          if (edge.valid() && visited.insert(edge.node.get()).second) stack.push_back({edge.node.get(), 0});
+          continue;
+        }
+        bool leads = targets.count(node) > 0;
+        for (const Edge& edge : node->next_edges()) leads = leads || (edge.valid() && needed.count(edge.node.get()));
+        if (leads) needed.insert(node);
+        stack.pop_back();
+      }
     }
   }
 

@@ -1,0 +1,243 @@
+// The engine's rules: accumulation into leaves, explicit and implicit seeds, retain_graph,
+// gradient validation, version checks, in-place rules, grad modes, hooks, autograd::grad with
+// create_graph, custom Functions, anomaly mode, to_dot, and a million-node chain.
+#include "autograd/dot.h"
+#include "autograd/engine.h"
+#include "autograd/function.h"
+#include "autograd/graph.h"
+#include "testing.h"
+
+namespace descent {
+namespace {
+
+using testing::tensors_close;
+using testing::throws_with;
+
+Tensor leaf(std::vector<double> values) { return core::tensor(values, {.dtype = kFloat64, .requires_grad = true}); }
+Tensor values(std::vector<double> v) { return core::tensor(v, {.dtype = kFloat64}); }
+
+TEST(Engine, ProductRuleIntoLeavesAndAccumulation) {
+  Tensor x = leaf({1, 2, 3}), w = leaf({4, 5, 6});
+  Tensor y = x * w + x;  // dy/dx = w + 1, dy/dw = x
+  EXPECT_FALSE(y.is_leaf());
+  EXPECT_EQ(y.grad_fn()->name(), "AddBackward");
+  y.backward(core::ones_like(y));
+  EXPECT_TRUE(tensors_close(x.grad(), values({5, 6, 7})));
+  EXPECT_TRUE(tensors_close(w.grad(), values({1, 2, 3})));
+  (x * 2.0).backward(core::ones_like(x));  // accumulates: += 2
+  EXPECT_TRUE(tensors_close(x.grad(), values({7, 8, 9})));
+}
+
+TEST(Engine, ImplicitSeedOnlyForOneElementOutputs) {
+  Tensor x = leaf({3});
+  (x * x).backward();
+  EXPECT_TRUE(tensors_close(x.grad(), values({6})));
+  Tensor v = leaf({1, 2});
+  EXPECT_TRUE(throws_with<Error>([&] { (v * v).backward(); }, {"backward", "one-element", "[2]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { (v * v).backward(values({1, 2, 3})); }, {"backward", "[3]", "[2]"}));
+  Tensor c = values({1.0});
+  EXPECT_TRUE(throws_with<Error>([&] { c.backward(); }, {"does not require grad"}));
+}
+
+TEST(Engine, BroadcastGradientsAreSummedBackToTheInputShape) {
+  Tensor m = core::tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor row = leaf({10, 20, 30});
+  Tensor y = m * row;
+  y.backward(core::ones_like(y));
+  EXPECT_TRUE(tensors_close(row.grad(), values({5, 7, 9})));
+  EXPECT_EQ(m.grad().sizes(), (Dims{2, 3}));
+}
+
+TEST(Engine, SecondBackwardNeedsRetainGraph) {
+  Tensor x = leaf({2});
+  Tensor y = x * x;
+  y.backward(Tensor(), /*retain_graph=*/true);
+  y.backward();
+  EXPECT_TRUE(tensors_close(x.grad(), values({8})));
+  Tensor z = x * x;
+  z.backward();
+  EXPECT_TRUE(throws_with<Error>([&] { z.backward(); }, {"MulBackward", "second time", "retain_graph"}));
+}
+
+struct WrongShape : autograd::Function<WrongShape> {
+  static Tensor forward(autograd::Context&, const Tensor& x) { return core::clone(x); }
+  static std::vector<Tensor> backward(autograd::Context&, std::vector<Tensor>) {
+    return {core::ones({5}, {.dtype = kFloat64})};
+  }
+};
+
+TEST(Engine, AGradientOfTheWrongShapeNamesTheNode) {
+  Tensor x = leaf({1, 2});
+  Tensor y = WrongShape::apply(x);
+  EXPECT_TRUE(throws_with<ShapeError>([&] { y.backward(core::ones_like(y)); },
+                                      {"WrongShapeBackward", "[5]", "input 0", "[2]"}));
+}
+
+TEST(Engine, ModifyingASavedTensorInPlaceIsCaught) {
+  Tensor x = leaf({1, 2});
+  Tensor h = x * 1.0;
+  Tensor y = h * h;  // saves h
+  h.add_(1.0);
+  EXPECT_TRUE(throws_with<Error>([&] { y.backward(core::ones_like(y)); },
+                                 {"a tensor saved by MulBackward was modified in place"}));
+}
+
+TEST(Engine, InPlaceOnALeafThatRequiresGradIsAnError) {
+  Tensor x = leaf({1, 2});
+  EXPECT_TRUE(throws_with<Error>([&] { x.add_(1.0); }, {"add_", "leaf", "NoGradGuard"}));
+  {
+    autograd::NoGradGuard no_grad;
+    x.add_(1.0);
+  }
+  EXPECT_TRUE(tensors_close(x.detach(), values({2, 3})));
+}
+
+TEST(Engine, InPlaceOnANonLeafTakesTheNewHistory) {
+  Tensor x = leaf({1, 2});
+  Tensor y = x * 3.0;
+  y.add_(x);  // y = 3x + x
+  y.backward(core::ones_like(y));
+  EXPECT_TRUE(tensors_close(x.grad(), values({4, 4})));
+}
+
+TEST(Engine, NoGradGuardRecordsNothingAndNests) {
+  Tensor x = leaf({1});
+  {
+    autograd::NoGradGuard outer;
+    EXPECT_FALSE((x * x).requires_grad());
+    {
+      autograd::EnableGradGuard inner;
+      EXPECT_TRUE((x * x).requires_grad());
+    }
+    EXPECT_FALSE(autograd::grad_mode_enabled());
+  }
+  EXPECT_TRUE(autograd::grad_mode_enabled());
+  EXPECT_FALSE(x.detach().requires_grad());
+}
+
+TEST(Engine, HooksReadAndReplaceGradients) {
+  Tensor x = leaf({1, 2});
+  Tensor h = x * 2.0;
+  Tensor seen;
+  h.register_hook([&](const Tensor& g) {
+    seen = g;
+    return g * 10.0;  // replaces the gradient flowing on
+  });
+  int leaf_calls = 0;
+  x.register_hook([&](const Tensor&) {
+    ++leaf_calls;
+    return Tensor();
+  });
+  Tensor accumulated;
+  x.register_post_accumulate_grad_hook([&](const Tensor& t) { accumulated = core::clone(t.grad()); });
+  (h * 1.0).backward(core::ones_like(h));
+  EXPECT_TRUE(tensors_close(seen, values({1, 1})));
+  EXPECT_TRUE(tensors_close(x.grad(), values({20, 20})));
+  EXPECT_EQ(leaf_calls, 1);
+  EXPECT_TRUE(tensors_close(accumulated, values({20, 20})));
+}
+
+TEST(Engine, RetainGradKeepsANonLeafGradient) {
+  Tensor x = leaf({1, 2});
+  Tensor h = x * 3.0;
+  h.retain_grad();
+  Tensor y = h * h;
+  y.backward(core::ones_like(y));
+  EXPECT_TRUE(tensors_close(h.grad(), values({6, 12})));
+  EXPECT_FALSE((x * 1.0).grad().defined());
+}
+
+TEST(Engine, GradReturnsGradientsWithoutTouchingDotGrad) {
+  Tensor x = leaf({1, 2, 3});
+  Tensor y = x * x * x;
+  std::vector<Tensor> g = autograd::grad({y}, {x}, {core::ones_like(y)}, {.create_graph = true});
+  EXPECT_TRUE(tensors_close(g[0], values({3, 12, 27})));  // 3x^2
+  EXPECT_TRUE(g[0].requires_grad());
+  EXPECT_FALSE(x.grad().defined());
+  std::vector<Tensor> h = autograd::grad({g[0]}, {x}, {core::ones_like(y)});
+  EXPECT_TRUE(tensors_close(h[0], values({6, 12, 18})));  // 6x
+  Tensor unused = leaf({1});
+  EXPECT_TRUE(throws_with<Error>([&] { autograd::grad({x * 2.0}, {unused}, {core::ones_like(x)}); },
+                                 {"grad", "not used", "allow_unused"}));
+  std::vector<Tensor> none = autograd::grad({x * 2.0}, {unused}, {core::ones_like(x)}, {.allow_unused = true});
+  EXPECT_FALSE(none[0].defined());
+}
+
+TEST(Engine, GradWithRespectToANonLeaf) {
+  Tensor x = leaf({1, 2});
+  Tensor h = x * 3.0;
+  Tensor y = h * h;
+  std::vector<Tensor> g = autograd::grad({y}, {h}, {core::ones_like(y)});
+  EXPECT_TRUE(tensors_close(g[0], values({6, 12})));
+}
+
+struct Cube : autograd::Function<Cube> {
+  static Tensor forward(autograd::Context& ctx, const Tensor& x) {
+    ctx.save_for_backward({x});
+    ctx.saved_values["power"] = 3;
+    return x * x * x;
+  }
+  static std::vector<Tensor> backward(autograd::Context& ctx, std::vector<Tensor> grads) {
+    Tensor x = ctx.saved_tensors()[0];
+    return {grads[0] * ctx.saved_values["power"] * x * x};
+  }
+};
+
+TEST(Engine, CustomFunctionsRecordOneNode) {
+  Tensor x = leaf({1, 2});
+  Tensor y = Cube::apply(x);
+  EXPECT_EQ(y.grad_fn()->name(), "CubeBackward");
+  EXPECT_EQ(y.grad_fn()->num_inputs(), 1u);
+  y.backward(core::ones_like(y));
+  EXPECT_TRUE(tensors_close(x.grad(), values({3, 12})));
+  EXPECT_TRUE(throws_with<Error>([&] { y.backward(core::ones_like(y)); }, {"CubeBackward", "retain_graph"}));
+}
+
+struct NaNGradient : autograd::Function<NaNGradient> {
+  static Tensor forward(autograd::Context&, const Tensor& x) { return core::clone(x); }
+  static std::vector<Tensor> backward(autograd::Context&, std::vector<Tensor> grads) {
+    return {grads[0] * std::numeric_limits<double>::quiet_NaN()};
+  }
+};
+
+TEST(Engine, AnomalyModeNamesTheNodeAndTheForwardOp) {
+  Tensor x = leaf({1, 2});
+  {
+    Tensor y = NaNGradient::apply(x);
+    EXPECT_NO_THROW(y.backward(core::ones_like(y)));  // off: NaN flows silently
+  }
+  autograd::AnomalyGuard anomaly;
+  Tensor y = NaNGradient::apply(x * 2.0);
+  EXPECT_TRUE(throws_with<Error>([&] { y.backward(core::ones_like(y)); },
+                                 {"NaNGradientBackward", "NaN or Inf", "NaNGradient of [2]"}));
+}
+
+TEST(Engine, ToDotShowsNodesLeavesAndShapes) {
+  Tensor x = leaf({1, 2});
+  Tensor y = x * x + 1.0;
+  std::string dot = autograd::to_dot(y);
+  EXPECT_NE(dot.find("digraph"), std::string::npos);
+  EXPECT_NE(dot.find("AddBackward"), std::string::npos);
+  EXPECT_NE(dot.find("MulBackward"), std::string::npos);
+  EXPECT_NE(dot.find("leaf [2] float64"), std::string::npos);
+}
+
+TEST(Engine, AMillionNodeChainRunsAndIsDestroyedWithoutRecursion) {
+  Tensor a = core::tensor({0.5}, {.requires_grad = true});
+  Tensor b = core::tensor({1.0}, {.requires_grad = true});
+  Tensor x = core::tensor({1.0}, {.requires_grad = true});
+  Tensor y = x;
+  for (int i = 0; i < 500000; ++i) y = y * b + a;  // 1,000,000 nodes
+  y.backward();
+  EXPECT_NEAR(x.grad().item<double>(), 1.0, 1e-6);          // b = 1
+  EXPECT_NEAR(a.grad().item<double>(), 500000.0, 1e-1);     // one per step
+  MemoryStats before = memory_stats();
+  {
+    Tensor z = x;
+    for (int i = 0; i < 500000; ++i) z = z * b + a;
+  }  // dropped without backward: the whole chain is destroyed here
+  EXPECT_LE(memory_stats().live_tensors, before.live_tensors);
+}
+
+}  // namespace
+}  // namespace descent
