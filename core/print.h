@@ -2,6 +2,17 @@
 // of large tensors elided with "..."), then the shape and dtype, e.g.
 //   tensor([[1.0000, 2.0000],
 //           [3.0000, 4.0000]], shape=[2, 2], dtype=float32)
+//
+// The layout is PyTorch's (torch/_tensor_str.py): all shown elements right-aligned to one width,
+// rows wrapped at linewidth, summarised when numel > threshold (edgeitems at each end of every
+// dim longer than 2 * edgeitems); floats in fixed notation with `precision` digits, or in
+// scientific notation when the nonzero finite magnitudes span more than 1e3 or reach above 1e8
+// or below 1e-4; nan, inf, -inf; integers as integers; bools as true/false.
+// Ours: floats always show `precision` digits (PyTorch prints integer-valued floats as "1.");
+// the suffixes are always there: shape=[...] (except for 0-d tensors: tensor(3.5000,
+// dtype=float32)), dtype=..., and requires_grad=true when set; a suffix that would pass
+// linewidth starts a new line, as in PyTorch. Empty: tensor([], shape=[0, 3], dtype=float32).
+// An undefined tensor prints as tensor(undefined).
 #pragma once
 
 #include <string>

@@ -94,8 +94,8 @@ TEST(RandomStream, SameSeedSameNumbersOtherSeedOthers) {
     Tensor b = core::randn({1000}, {.dtype = dtype});
     manual_seed(43);
     Tensor c = core::randn({1000}, {.dtype = dtype});
-    EXPECT_TRUE(testing::tensors_close(a, b, 0, 0)) << dtype;
-    EXPECT_FALSE(testing::tensors_close(a, c, 0, 0)) << dtype;
+    EXPECT_TRUE(testing::tensors_close(a, b, 0, 0)) << dtype_name(dtype);
+    EXPECT_FALSE(testing::tensors_close(a, c, 0, 0)) << dtype_name(dtype);
   }
   EXPECT_EQ(default_generator().seed(), 43u);
   EXPECT_EQ(default_generator().offset(), 500u);  // 1000 float64 normals, 2 per block
@@ -406,8 +406,8 @@ TEST(RandomDtypes, BernoulliInPlaceOnIntegersAndBools) {
     Tensor t = core::empty({1000}, {.dtype = dtype});
     core::bernoulli_(t, 0.5, &g);
     std::vector<int64_t> v = t.to_vector<int64_t>();
-    EXPECT_TRUE(std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 0 || x == 1; })) << dtype;
-    EXPECT_GT(std::accumulate(v.begin(), v.end(), int64_t{0}), 400) << dtype;
+    EXPECT_TRUE(std::all_of(v.begin(), v.end(), [](int64_t x) { return x == 0 || x == 1; })) << dtype_name(dtype);
+    EXPECT_GT(std::accumulate(v.begin(), v.end(), int64_t{0}), 400) << dtype_name(dtype);
   }
 }
 
