@@ -220,10 +220,9 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
             nullptr, nullptr, nullptr);
 }
 
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, GradOptions options) {
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs, GradOptions options) {
   std::vector<Edge> roots = root_edges(outputs, "grad");
-  std::vector<Tensor> seeds = seed_gradients(outputs, grad_outputs, "grad");
+  std::vector<Tensor> seeds = seed_gradients(outputs, options.grad_outputs, "grad");
   std::vector<CaptureTarget> captures;
   std::vector<Edge> input_edges;  // keeps the targets alive while the graph runs
   for (size_t k = 0; k < inputs.size(); ++k) {
@@ -243,10 +242,6 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                  k, inputs[k].sizes());
   }
   return captured;
-}
-
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs, GradOptions options) {
-  return grad(outputs, inputs, {}, options);
 }
 
 }  // namespace descent::autograd

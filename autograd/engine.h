@@ -17,6 +17,8 @@ struct BackwardOptions {
 };
 
 struct GradOptions {
+  // The gradient seeding each output; may be empty for one-element outputs (seeded with 1).
+  std::vector<Tensor> grad_outputs = {};
   std::optional<bool> retain_graph = std::nullopt;  // default: create_graph
   bool create_graph = false;
   bool allow_unused = false;  // an input the outputs do not depend on gets an undefined gradient
@@ -27,9 +29,9 @@ struct GradOptions {
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
               BackwardOptions options = {});
 
-// d(outputs)/d(inputs) contracted with grad_outputs: one gradient per input.
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, GradOptions options = {});
+// d(outputs)/d(inputs) contracted with options.grad_outputs: one gradient per input.
+//   autograd::grad({y}, {x}, {.create_graph = true})
+//   autograd::grad({y}, {x}, {.grad_outputs = {v}, .retain_graph = true})
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          GradOptions options = {});
 

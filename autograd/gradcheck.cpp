@@ -64,7 +64,7 @@ GradcheckResult gradcheck(const DifferentiableFunction& fn, const std::vector<Te
     for (int64_t j = 0; j < n_out; ++j) {
       Tensor onehot = core::zeros(output.sizes(), {.dtype = kFloat64});
       element(onehot, j) = 1.0;
-      std::vector<Tensor> grads = grad({output}, wrt, {onehot}, {.retain_graph = true, .allow_unused = true});
+      std::vector<Tensor> grads = grad({output}, wrt, {.grad_outputs = {onehot}, .retain_graph = true, .allow_unused = true});
       for (size_t c = 0; c < checked.size(); ++c) {
         if (!grads[c].defined()) continue;
         std::vector<double> row = grads[c].to_vector<double>();
@@ -109,25 +109,25 @@ GradcheckResult gradgradcheck(const DifferentiableFunction& fn, const std::vecto
     probe = core::randn(output.sizes(), {.dtype = kFloat64}, &generator);
   }
   probe.requires_grad_(true);
-  auto first_derivative = [&](const std::vector<Tensor>& args) {
-    std::vector<Tensor> xs(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(n));
-    std::vector<Tensor> wrt;
-    for (const Tensor& x : xs) {
-      if (x.defined() && x.requires_grad()) wrt.push_back(x);
-    }
-    Tensor output = fn(xs);
-    std::vector<Tensor> grads = grad({output}, wrt, {args[n]}, {.create_graph = true, .allow_unused = true});
-    std::vector<Tensor> flat;
-    for (size_t i = 0; i < grads.size(); ++i) {
-      flat.push_back(grads[i].defined() ? descent::reshape(grads[i], {-1}) : core::zeros({wrt[i].numel()}, {.dtype = kFloat64}));
-    }
-    return descent::cat(flat, 0);
-  };
   std::vector<Tensor> args = inputs;
   args.push_back(probe);
-  GradcheckResult result = gradcheck(first_derivative, args, options);
-  if (!result.ok) result.message = "gradgradcheck: " + result.message;
-  return result;
+  // One gradcheck per differentiated input k, of (inputs, v) -> d<fn, v>/d input_k.
+  for (size_t k = 0; k < n; ++k) {
+    if (!inputs[k].defined() || !inputs[k].requires_grad()) continue;
+    auto first_derivative = [&](const std::vector<Tensor>& xs) {
+      EnableGradGuard grad_mode;  // gradcheck evaluates under NoGradGuard; the inner grad needs a graph
+      std::vector<Tensor> own(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(n));
+      Tensor output = fn(own);
+      Tensor g = grad({output}, {own[k]}, {.grad_outputs = {xs[n]}, .create_graph = true, .allow_unused = true})[0];
+      return g.defined() ? descent::reshape(g, {-1}) : core::zeros({own[k].numel()}, {.dtype = kFloat64});
+    };
+    GradcheckResult result = gradcheck(first_derivative, args, options);
+    if (!result.ok) {
+      result.message = fmt::format("gradgradcheck (gradient of input {}): {}", k, result.message);
+      return result;
+    }
+  }
+  return {};
 }
 
 }  // namespace descent::autograd

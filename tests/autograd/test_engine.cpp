@@ -150,16 +150,16 @@ TEST(Engine, RetainGradKeepsANonLeafGradient) {
 TEST(Engine, GradReturnsGradientsWithoutTouchingDotGrad) {
   Tensor x = leaf({1, 2, 3});
   Tensor y = x * x * x;
-  std::vector<Tensor> g = autograd::grad({y}, {x}, {core::ones_like(y)}, {.create_graph = true});
+  std::vector<Tensor> g = autograd::grad({y}, {x}, {.grad_outputs = {core::ones_like(y)}, .create_graph = true});
   EXPECT_TRUE(tensors_close(g[0], values({3, 12, 27})));  // 3x^2
   EXPECT_TRUE(g[0].requires_grad());
   EXPECT_FALSE(x.grad().defined());
-  std::vector<Tensor> h = autograd::grad({g[0]}, {x}, {core::ones_like(y)});
+  std::vector<Tensor> h = autograd::grad({g[0]}, {x}, {.grad_outputs = {core::ones_like(y)}});
   EXPECT_TRUE(tensors_close(h[0], values({6, 12, 18})));  // 6x
   Tensor unused = leaf({1});
-  EXPECT_TRUE(throws_with<Error>([&] { autograd::grad({x * 2.0}, {unused}, {core::ones_like(x)}); },
+  EXPECT_TRUE(throws_with<Error>([&] { autograd::grad({x * 2.0}, {unused}, {.grad_outputs = {core::ones_like(x)}}); },
                                  {"grad", "not used", "allow_unused"}));
-  std::vector<Tensor> none = autograd::grad({x * 2.0}, {unused}, {core::ones_like(x)}, {.allow_unused = true});
+  std::vector<Tensor> none = autograd::grad({x * 2.0}, {unused}, {.grad_outputs = {core::ones_like(x)}, .allow_unused = true});
   EXPECT_FALSE(none[0].defined());
 }
 
@@ -167,7 +167,7 @@ TEST(Engine, GradWithRespectToANonLeaf) {
   Tensor x = leaf({1, 2});
   Tensor h = x * 3.0;
   Tensor y = h * h;
-  std::vector<Tensor> g = autograd::grad({y}, {h}, {core::ones_like(y)});
+  std::vector<Tensor> g = autograd::grad({y}, {h}, {.grad_outputs = {core::ones_like(y)}});
   EXPECT_TRUE(tensors_close(g[0], values({6, 12})));
 }
 
