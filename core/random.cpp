@@ -316,7 +316,7 @@ Tensor randn_like(const Tensor& t, Generator* generator) {
 }
 
 void uniform_(const Tensor& t, double low, double high, Generator* generator) {
-  check<ValueError>(std::isfinite(low) && std::isfinite(high) && low <= high,
+  check<ValueError>(std::isfinite(high - low) && low <= high,
                     "uniform_: the range [{}, {}) must be finite with low <= high", low, high);
   check_writable(t, "uniform_");
   draw_uniform(t, low, high, generator_or_default(generator), "uniform_");

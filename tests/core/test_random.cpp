@@ -443,6 +443,7 @@ TEST(RandomErrors, BadArgumentsNameTheOp) {
   EXPECT_TRUE(throws_with<ValueError>([&] { core::bernoulli(core::tensor({0.5, 2.0}), &g); }, {"bernoulli", "2"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { core::uniform_(t, 2.0, 1.0, &g); }, {"uniform_", "[2, 1)"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { core::uniform_(t, 0.0, INFINITY, &g); }, {"uniform_", "inf"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { core::uniform_(t, -1e308, 1e308, &g); }, {"uniform_", "1e+308"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { core::normal_(t, 0.0, -1.0, &g); }, {"normal_", "-1"}));
   Tensor expanded = core::expand(core::zeros({1, 2}), {3, 2});
   EXPECT_TRUE(throws_with<ValueError>([&] { core::uniform_(expanded, 0, 1, &g); }, {"uniform_", "[3, 2]", "[0, 1]"}));
