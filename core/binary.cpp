@@ -4,8 +4,10 @@
 // function for an element type T); the tensor-tensor, tensor-scalar and in-place forms share it.
 #include "core/binary.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -156,12 +158,16 @@ Dims broadcast_strides(const Tensor& t, const Dims& shape) {
 }
 
 // NOTE: ElementwiseLoop walks the output in memory order. An input laid out across it (a
-// transposed matrix) is then read with a large stride, one cache line and often one page per
-// element, and a line is reused only if it survives until the walk comes back to it. Cutting
-// the two dims involved (the output's innermost, `inner`, and the input's, `across`) into tiles
-// of about kTileElements reads every line once while it is still in L1.
-constexpr int64_t kTileElements = 8192;
-constexpr int64_t kTileAcross = 64;      // 64 float32 along `across` fill four cache lines
+// transposed matrix) is then read with a large stride: a scalar loop that touches a new cache
+// line, and often a new page, per element, and with a power-of-two row stride every line falls
+// into the same cache set, so lines are evicted before their neighbours are used. Instead the
+// loop is cut into tiles over the output's innermost dim (`inner`) and the crossing input's
+// (`across`). Per tile, each crossing input is first copied, reading its memory in order, into
+// a small buffer laid out like the output tile (the scattered writes stay in L1); the kernel then
+// runs on the tile as contiguous runs that vectorise. (The blocked transpose of BLAS and FFT
+// libraries, done as a staging copy so that the kernels stay plain map_elementwise loops.)
+constexpr int64_t kTileSide = 64;  // a 64 x 64 tile of float64 is 32 KiB: it fits L1
+constexpr int64_t kTileElements = kTileSide * kTileSide;
 constexpr int64_t kCacheLineBytes = 64;
 
 struct Tiling {
@@ -169,31 +175,166 @@ struct Tiling {
   int across;
 };
 
+// Whether an operand with `strides` (broadcast to the output's shape) reads more than a cache
+// line apart along the output's innermost dim: those are staged.
+bool crosses(const Dims& strides, int inner, int64_t element_size) {
+  return strides[inner] * element_size >= kCacheLineBytes;
+}
+
 // The dims to tile when an input crosses the output's memory order, if any does and the loop is
 // large enough for it to matter.
 std::optional<Tiling> find_tiling(const Tensor& out, std::initializer_list<const Tensor*> inputs) {
   if (out.numel() < kElementwiseGrain) return std::nullopt;
   int inner = innermost_dim(out.sizes(), out.strides());
-  if (inner < 0 || out.sizes()[inner] < kTileAcross) return std::nullopt;
+  if (inner < 0) return std::nullopt;
   for (const Tensor* input : inputs) {
     Dims strides = broadcast_strides(*input, out.sizes());
     int across = innermost_dim(out.sizes(), strides);
-    if (across >= 0 && across != inner && strides[inner] * input->element_size() >= kCacheLineBytes) {
+    if (across >= 0 && across != inner && crosses(strides, inner, input->element_size())) {
       return Tiling{inner, across};
     }
   }
   return std::nullopt;
 }
 
-// The view of `t` (already of `shape`'s rank, with `strides`) on the tile at `start` of `sizes`.
+// The tiles of a loop over `shape`: kTileSide along `inner` and `across`, 1 along the other dims
+// (which may lie anywhere in memory), numbered in row-major order.
+class TileGrid {
+ public:
+  TileGrid(const Dims& shape, const Tiling& tiling) : shape_(shape), side_(Dims::filled(shape.size(), 1)) {
+    side_[tiling.inner] = kTileSide;
+    side_[tiling.across] = kTileSide;
+    count_ = Dims::filled(shape.size(), 1);
+    for (int d = 0; d < shape.size(); ++d) count_[d] = (shape[d] + side_[d] - 1) / side_[d];
+  }
+  int64_t size() const { return count_.product(); }
+  // The index of the first element of tile `tile`, and the tile's sizes (smaller at the edges).
+  Dims start(int64_t tile) const {
+    Dims first = Dims::filled(shape_.size(), 0);
+    for (int d = shape_.size() - 1; d >= 0; --d) {
+      first[d] = tile % count_[d] * side_[d];
+      tile /= count_[d];
+    }
+    return first;
+  }
+  Dims sizes(const Dims& start) const {
+    Dims extent = side_;
+    for (int d = 0; d < shape_.size(); ++d) extent[d] = std::min(side_[d], shape_[d] - start[d]);
+    return extent;
+  }
+
+ private:
+  Dims shape_, side_, count_;
+};
+
+// Byte address of element `start` of a tensor viewed with `strides` (of the output's rank).
+const char* address_of(const Tensor& t, const Dims& strides, const Dims& start) {
+  int64_t offset = t.offset();
+  for (int d = 0; d < start.size(); ++d) offset += start[d] * strides[d];
+  return static_cast<const char*>(t.storage()->data()) + offset * t.element_size();
+}
+
+// The view of `t` with `strides` (of the output's rank) on the tile at `start` of `sizes`.
 Tensor tile_view(const Tensor& t, const Dims& strides, const Dims& start, const Dims& sizes) {
   int64_t offset = t.offset();
   for (int d = 0; d < start.size(); ++d) offset += start[d] * strides[d];
   return Tensor::make_view(t.storage(), sizes, strides, offset, t.dtype());
 }
 
+// The rows of a staged input's next tile, fetched while this tile is staged: they lie a large
+// stride apart, and the hardware prefetcher does not follow them, so without this each row is a
+// cache miss that the loop waits for.
+struct NextRows {
+  const char* first = nullptr;
+  int64_t count = 0;   // 0: nothing to fetch
+  int64_t stride = 0;  // bytes
+  int64_t bytes = 0;   // of one row
+};
+
+void prefetch_rows(const NextRows& rows, int64_t begin, int64_t end) {
+  for (int64_t row = begin; row < std::min(end, rows.count); ++row) {
+    const char* start = rows.first + row * rows.stride;
+    for (int64_t byte = 0; byte < rows.bytes; byte += kCacheLineBytes) __builtin_prefetch(start + byte);
+  }
+}
+
+// Vectors of 32 bytes (GCC/Clang vector extensions; AVX registers, or pairs of SSE registers).
+constexpr int64_t kVectorBytes = 32;
+template <typename T>
+using Vector [[gnu::vector_size(kVectorBytes)]] = T;
+
+template <typename V>
+void interleave(const V& x, const V& y, V& low, V& high) {
+  if constexpr (sizeof(x[0]) == 4) {
+    low = __builtin_shufflevector(x, y, 0, 8, 1, 9, 2, 10, 3, 11);
+    high = __builtin_shufflevector(x, y, 4, 12, 5, 13, 6, 14, 7, 15);
+  } else {
+    low = __builtin_shufflevector(x, y, 0, 4, 1, 5);
+    high = __builtin_shufflevector(x, y, 2, 6, 3, 7);
+  }
+}
+
+// dst[c][r] = src[r][c] for a square block of n x n elements (n to a vector; strides in
+// elements), in registers: log2(n) rounds of interleaving rows i and i + n / 2 transpose it (the
+// perfect-shuffle transpose).
+template <typename T>
+void transpose_block(const T* src, int64_t src_stride, T* dst, int64_t dst_stride) {
+  constexpr int64_t n = kVectorBytes / sizeof(T);
+  Vector<T> rows[n], next[n];
+  for (int64_t r = 0; r < n; ++r) std::memcpy(&rows[r], src + r * src_stride, sizeof(Vector<T>));
+  for (int64_t round = 1; round < n; round *= 2) {
+    for (int64_t i = 0; i < n / 2; ++i) interleave(rows[i], rows[i + n / 2], next[2 * i], next[2 * i + 1]);
+    std::copy(next, next + n, rows);
+  }
+  for (int64_t r = 0; r < n; ++r) std::memcpy(dst + r * dst_stride, &rows[r], sizeof(Vector<T>));
+}
+
+// staged[a * inner_size + i] = source[i * inner_stride + a * across_stride]: blocks transposed
+// in registers where the source rows are contiguous, element by element at the edges.
+template <typename T>
+void transpose_into(const T* source, int64_t inner_stride, int64_t across_stride, int64_t inner_size,
+                    int64_t across_size, T* staged, const NextRows& next) {
+  auto by_element = [&](int64_t i_begin, int64_t i_end, int64_t a_begin) {
+    for (int64_t i = i_begin; i < i_end; ++i) {
+      for (int64_t a = a_begin; a < across_size; ++a) staged[a * inner_size + i] = source[i * inner_stride + a * across_stride];
+    }
+  };
+  constexpr bool kBlockable = sizeof(T) >= 4;  // bool goes element by element
+  constexpr int64_t n = kVectorBytes / sizeof(T);
+  const bool blocked = kBlockable && across_stride == 1;
+  const int64_t inner_blocked = blocked ? inner_size / n * n : 0;
+  const int64_t across_blocked = blocked ? across_size / n * n : 0;
+  for (int64_t i = 0; i < inner_blocked; i += n) {
+    prefetch_rows(next, i, i + n);
+    if constexpr (kBlockable) {
+      for (int64_t a = 0; a < across_blocked; a += n) {
+        transpose_block(source + i * inner_stride + a, inner_stride, staged + a * inner_size + i, inner_size);
+      }
+    }
+    by_element(i, i + n, across_blocked);
+  }
+  for (int64_t i = inner_blocked; i < inner_size; ++i) {
+    prefetch_rows(next, i, i + 1);
+    by_element(i, i + 1, 0);
+  }
+}
+
+// `tile` (whose dims other than inner and across have size 1) copied into `buffer`, contiguous
+// along `inner`, then along `across`, reading the input in its own order.
+Tensor stage(const Tensor& tile, const Tiling& tiling, const std::shared_ptr<Storage>& buffer, const NextRows& next) {
+  const int64_t inner_size = tile.sizes()[tiling.inner];
+  dispatch(tile.dtype(), "stage", [&]<typename T>() {
+    transpose_into(static_cast<const T*>(tile.raw_data()), tile.strides()[tiling.inner], tile.strides()[tiling.across],
+                   inner_size, tile.sizes()[tiling.across], static_cast<T*>(buffer->data()), next);
+  });
+  Dims strides = Dims::filled(tile.dim(), 0);
+  strides[tiling.inner] = 1;
+  strides[tiling.across] = inner_size;
+  return Tensor::make_view(buffer, tile.sizes(), strides, 0, tile.dtype());
+}
+
 // Calls kernel(const ElementwiseLoop&) over out and inputs: one loop, or one per tile (the
-// tiles spread over threads) when an input crosses the output's memory order.
+// tiles spread over threads, crossing inputs staged) when an input crosses the output's order.
 template <typename Kernel, typename... Inputs>
 void for_each_loop(const Kernel& kernel, const Tensor& out, const Inputs&... inputs) {
   std::optional<Tiling> tiling = find_tiling(out, {&inputs...});
@@ -201,31 +342,37 @@ void for_each_loop(const Kernel& kernel, const Tensor& out, const Inputs&... inp
     kernel(ElementwiseLoop(out, {inputs...}));
     return;
   }
-  const Dims& shape = out.sizes();
-  const int ndim = shape.size();
-  // Tile sides: kTileAcross along `across`, enough along `inner` for about kTileElements, 1 on
-  // the other dims (each of which may lie anywhere in memory).
-  Dims side = Dims::filled(ndim, 1);
-  side[tiling->across] = std::min(shape[tiling->across], kTileAcross);
-  side[tiling->inner] = std::min(shape[tiling->inner], kTileElements / side[tiling->across]);
-  Dims tiles_per_dim = Dims::filled(ndim, 1);
-  for (int d = 0; d < ndim; ++d) tiles_per_dim[d] = (shape[d] + side[d] - 1) / side[d];
-  const int64_t tile_count = tiles_per_dim.product();
-  const std::array<Dims, sizeof...(Inputs)> input_strides = {broadcast_strides(inputs, shape)...};
-  parallel_for(0, tile_count, std::max<int64_t>(1, kElementwiseGrain / kTileElements), [&](int64_t begin, int64_t end) {
+  const TileGrid grid(out.sizes(), *tiling);
+  constexpr size_t kInputs = sizeof...(Inputs);
+  const std::array<const Tensor*, kInputs> operands = {&inputs...};
+  const std::array<Dims, kInputs> strides = {broadcast_strides(inputs, out.sizes())...};
+  std::array<bool, kInputs> staged{};
+  for (size_t k = 0; k < kInputs; ++k) staged[k] = crosses(strides[k], tiling->inner, operands[k]->element_size());
+  parallel_for(0, grid.size(), std::max<int64_t>(1, kElementwiseGrain / kTileElements), [&](int64_t begin, int64_t end) {
+    std::array<std::shared_ptr<Storage>, kInputs> buffers;  // one per staged input and thread
+    for (size_t k = 0; k < kInputs; ++k) {
+      if (staged[k]) buffers[k] = Storage::allocate(kTileElements * operands[k]->element_size());
+    }
     for (int64_t tile = begin; tile < end; ++tile) {
-      Dims start = Dims::filled(ndim, 0);
-      Dims sizes = Dims::filled(ndim, 1);
-      int64_t rest = tile;
-      for (int d = ndim - 1; d >= 0; --d) {
-        start[d] = rest % tiles_per_dim[d] * side[d];
-        sizes[d] = std::min(side[d], shape[d] - start[d]);
-        rest /= tiles_per_dim[d];
-      }
+      const Dims start = grid.start(tile), sizes = grid.sizes(start);
+      const bool has_next = tile + 1 < end;
+      const Dims next_start = has_next ? grid.start(tile + 1) : start;
+      const Dims next_sizes = grid.sizes(next_start);
+      auto input_tile = [&](size_t k) {
+        Tensor view = tile_view(*operands[k], strides[k], start, sizes);
+        if (!staged[k]) return view;
+        const int64_t element_size = operands[k]->element_size();
+        const int64_t across_step = strides[k][tiling->across] * element_size;
+        NextRows next;
+        if (has_next && across_step <= kCacheLineBytes) {  // rows contiguous enough to fetch whole
+          next = {address_of(*operands[k], strides[k], next_start), next_sizes[tiling->inner],
+                  strides[k][tiling->inner] * element_size, (next_sizes[tiling->across] - 1) * across_step + element_size};
+        }
+        return stage(view, *tiling, buffers[k], next);
+      };
       [&]<size_t... I>(std::index_sequence<I...>) {
-        kernel(ElementwiseLoop(tile_view(out, out.strides(), start, sizes),
-                               {tile_view(inputs, input_strides[I], start, sizes)...}));
-      }(std::index_sequence_for<Inputs...>{});
+        kernel(ElementwiseLoop(tile_view(out, out.strides(), start, sizes), {input_tile(I)...}));
+      }(std::make_index_sequence<kInputs>{});
     }
   });
 }
