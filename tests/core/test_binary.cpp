@@ -388,6 +388,27 @@ TEST_P(BinaryLargeLoops, TransposedOperandsMatchContiguousCopies) {
   EXPECT_TRUE(tensors_close(core::mul(c, d), core::mul(core::contiguous(c), d), 0, 0));
 }
 
+// Crossing operands of every element size (bool 1, float32 4, int64 and float64 8 bytes), and
+// one whose rows are themselves strided (staged element by element instead of by blocks).
+TEST_P(BinaryLargeLoops, CrossingOperandsOfEveryElementSizeAndStride) {
+  manual_seed(11);
+  Tensor condition = core::transpose(core::gt(core::randn({203, 330}), 0.0), 0, 1);  // bool [330, 203]
+  Tensor x = core::randn({330, 203});
+  Tensor y = core::transpose(core::randn({203, 330}), 0, 1);
+  EXPECT_TRUE(tensors_close(core::where(condition, x, y),
+                            core::where(core::contiguous(condition), x, core::contiguous(y)), 0, 0));
+  Tensor i = core::transpose(core::randint(-50, 50, {203, 330}), 0, 1);  // int64 [330, 203]
+  Tensor j = core::randint(-50, 50, {330, 203});
+  EXPECT_TRUE(tensors_close(core::mul(i, j), core::mul(core::contiguous(i), j), 0, 0));
+  Tensor self = core::clone(j);
+  core::sub_(self, i, 3);
+  EXPECT_TRUE(tensors_close(self, core::sub(j, core::contiguous(i), 3), 0, 0));
+  // Every other column of a transposed matrix: rows two elements apart.
+  Tensor every_other = core::transpose(core::slice(core::randn({317, 522}), 1, 0, INT64_MAX, 2), 0, 1);
+  Tensor z = core::randn({261, 317});
+  EXPECT_TRUE(tensors_close(core::sub(every_other, z), core::sub(core::contiguous(every_other), z), 0, 0));
+}
+
 TEST_P(BinaryLargeLoops, ErrorInsideThreadsReachesTheCaller) {
   Tensor a = core::ones({100000}, {.dtype = kInt64});
   Tensor b = core::ones({100000}, {.dtype = kInt64});
