@@ -12,28 +12,15 @@
 
 #include <descent/descent.h>
 
+#include "bench_common.h"
+
 namespace {
 
 constexpr int64_t kCopyElements = int64_t{16} << 20;  // 16M float32: 64 MiB each way, far beyond cache
 
-// Sets descent's thread count (OpenMP and OpenBLAS) for one benchmark and restores it after, so
-// that a benchmark without a thread argument runs with the default.
-class ThreadCountScope {
- public:
-  explicit ThreadCountScope(int threads) : previous_(descent::get_num_threads()) {
-    descent::set_num_threads(threads);
-  }
-  ~ThreadCountScope() { descent::set_num_threads(previous_); }
-  ThreadCountScope(const ThreadCountScope&) = delete;
-  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
-
- private:
-  int previous_;
-};
-
 // dst[i] = src[i] over 16M float32, split over threads by parallel_for like descent's kernels.
 void BM_CopyLoop(benchmark::State& state) {
-  ThreadCountScope threads(static_cast<int>(state.range(0)));
+  descent::bench::ThreadCountScope threads(state.range(0));
   std::vector<float> src(kCopyElements, 1.0f);
   std::vector<float> dst(kCopyElements, 0.0f);
   for (auto _ : state) {

@@ -8,27 +8,17 @@
 
 #include <descent/descent.h>
 
+#include "bench_common.h"
+
 namespace {
 
-// Sets descent's thread count for one benchmark and restores it after.
-class ThreadCountScope {
- public:
-  explicit ThreadCountScope(int threads) : previous_(descent::get_num_threads()) {
-    descent::set_num_threads(threads);
-  }
-  ~ThreadCountScope() { descent::set_num_threads(previous_); }
-  ThreadCountScope(const ThreadCountScope&) = delete;
-  ThreadCountScope& operator=(const ThreadCountScope&) = delete;
-
- private:
-  int previous_;
-};
+using descent::bench::ThreadCountScope;
 
 constexpr int64_t kSide = 4096;
 
 // sum over dim state.range(1) of a [4096, 4096] float32 tensor.
 void BM_ReduceSum4096(benchmark::State& state) {
-  ThreadCountScope threads(static_cast<int>(state.range(0)));
+  ThreadCountScope threads(state.range(0));
   const int64_t dim = state.range(1);
   descent::Tensor x = descent::core::randn({kSide, kSide});
   for (auto _ : state) {
@@ -46,7 +36,7 @@ BENCHMARK(BM_ReduceSum4096)
 
 // softmax over the last dim of [4096, 1024] float32.
 void BM_ReduceSoftmax(benchmark::State& state) {
-  ThreadCountScope threads(static_cast<int>(state.range(0)));
+  ThreadCountScope threads(state.range(0));
   constexpr int64_t rows = 4096, columns = 1024;
   descent::Tensor x = descent::core::randn({rows, columns});
   for (auto _ : state) {

@@ -66,12 +66,22 @@ class Cursor {
 // How many lines of `length` elements one thread takes at least: about kElementwiseGrain elements.
 int64_t line_grain(int64_t length) { return std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(length, 1)); }
 
-// Calls body(line, cursor) for every position of `outer` in row-major order, split over threads in
-// chunks of whole lines; the cursor carries the operands' offsets (see Cursor).
-template <typename Body>
-void for_each_line(const Dims& outer, std::initializer_list<Dims> strides, int64_t line_length, const Body& body) {
+// Splits the positions of `outer` (row-major, one per line) over threads in chunks of whole lines:
+// chunk(begin, end, cursor) gets a cursor at `begin` that carries the operands' offsets (see
+// Cursor), and may set up scratch space once per chunk.
+template <typename Chunk>
+void for_each_line_chunk(const Dims& outer, std::initializer_list<Dims> strides, int64_t line_length,
+                         const Chunk& chunk) {
   parallel_for(0, outer.product(), line_grain(line_length), [&](int64_t begin, int64_t end) {
     Cursor cursor(outer, strides, begin);
+    chunk(begin, end, cursor);
+  });
+}
+
+// Calls body(line, cursor) for every position of `outer`, in parallel chunks of whole lines.
+template <typename Body>
+void for_each_line(const Dims& outer, std::initializer_list<Dims> strides, int64_t line_length, const Body& body) {
+  for_each_line_chunk(outer, strides, line_length, [&](int64_t begin, int64_t end, Cursor& cursor) {
     for (int64_t line = begin; line < end; ++line, cursor.next()) body(line, cursor);
   });
 }
@@ -326,9 +336,8 @@ void sort_lines(const Tensor& x, int dim, int64_t k, const Tensor& values, const
   T* value_data = data_of<T>(values);
   int64_t* index_data = data_of<int64_t>(indices);
   const int64_t x_step = x.stride(dim), out_step = values.stride(dim);
-  parallel_for(0, outer.product(), line_grain(length), [&](int64_t begin, int64_t end) {
+  for_each_line_chunk(outer, {x.strides(), values.strides()}, length, [&](int64_t begin, int64_t end, Cursor& at) {
     std::vector<Ranked<T>> line(static_cast<size_t>(length));  // one buffer per chunk of lines
-    Cursor at(outer, {x.strides(), values.strides()}, begin);
     for (int64_t l = begin; l < end; ++l, at.next()) {
       for (int64_t j = 0; j < length; ++j) line[j] = {x_data[at[0] + j * x_step], j};
       arrange(line.begin(), line.end());
@@ -379,7 +388,7 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   // NOTE: as legacy PyTorch, 1-d tensors of shape [0] are skipped whatever their dims, so
   // cat({x, empty}) == x; they still take part in the dtype promotion.
   auto skipped = [](const Tensor& t) { return t.dim() == 1 && t.size(0) == 0; };
-  DType dtype = tensors[0].dtype();
+  DType dtype = kBool;  // the lowest dtype: promote_types(kBool, t) is t
   int reference = -1;  // the first tensor that is not skipped: the others must match its shape
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i];

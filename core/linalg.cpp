@@ -328,6 +328,12 @@ void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha
   check<ValueError>(out.numel() == 0 || matrix_layout(out).ready,
                     "{}: out of shape {} with strides {} is neither row- nor column-major in its last two dims", op,
                     out.sizes(), out.strides());
+  for (int d = 0; d < batch.size(); ++d) {
+    check<ValueError>(batch[d] <= 1 || out.strides()[d] != 0,
+                      "{}: out of shape {} with strides {} writes several batch entries to one place", op,
+                      out.sizes(), out.strides());
+  }
+  // NOTE: out must not overlap a or b (BLAS reads them while it writes out); that is not checked.
   out.bump_version();
   run_gemm(op, out, expand_batch(blas_ready(a), batch), expand_batch(blas_ready(b), batch), alpha, beta);
 }

@@ -40,6 +40,17 @@ DimMask reduced_mask(const Dims& sizes, const Dims& dims, const char* op) {
   return ndim == 0 ? 0 : mask;  // a 0-d tensor accepts dim 0 / -1 and has nothing to reduce
 }
 
+// `sizes` with the dims in `mask` removed, or kept as size 1.
+Dims shape_without(const Dims& sizes, DimMask mask, bool keepdim) {
+  Dims shape;
+  for (int d = 0; d < sizes.size(); ++d) {
+    bool reduced = mask & (DimMask{1} << d);
+    if (!reduced) shape.push_back(sizes[d]);
+    else if (keepdim) shape.push_back(1);
+  }
+  return shape;
+}
+
 // One axis of a plan: its size; its stride (in elements) in the input and in the output; and, for
 // reduced axes, the row-major stride of the logical index within the reduced dims (argmax over
 // all dims returns that flattened index, whatever order memory is walked in).
@@ -621,15 +632,11 @@ struct Reduction {
 // Plans the reduction of x over dims and allocates its result, of dtype out_dtype.
 Reduction plan_reduction(const Tensor& x, const Dims& dims, bool keepdim, DType out_dtype, const char* op) {
   DimMask mask = reduced_mask(x.sizes(), dims, op);
-  Dims kept_shape = x.sizes();  // reduced dims as size 1: the keepdim shape
-  for (int d = 0; d < x.dim(); ++d) {
-    if (mask & (DimMask{1} << d)) kept_shape[d] = 1;
-  }
-  Dims out_strides = contiguous_strides(kept_shape);
+  Dims out_strides = contiguous_strides(shape_without(x.sizes(), mask, true));
   for (int d = 0; d < x.dim(); ++d) {
     if (mask & (DimMask{1} << d)) out_strides[d] = 0;  // lets neighbouring reduced dims merge
   }
-  Tensor out = Tensor::empty(reduced_shape(x.sizes(), dims, keepdim, op), out_dtype);
+  Tensor out = Tensor::empty(shape_without(x.sizes(), mask, keepdim), out_dtype);
   return {make_plan(x, mask, out_strides), out};
 }
 
@@ -822,14 +829,7 @@ Tensor softmax_impl(const Tensor& x, int64_t dim, bool log, const char* op) {
 }  // namespace
 
 Dims reduced_shape(const Dims& sizes, const Dims& dims, bool keepdim, const char* op) {
-  DimMask mask = reduced_mask(sizes, dims, op);
-  Dims shape;
-  for (int d = 0; d < sizes.size(); ++d) {
-    bool reduced = mask & (DimMask{1} << d);
-    if (!reduced) shape.push_back(sizes[d]);
-    else if (keepdim) shape.push_back(1);
-  }
-  return shape;
+  return shape_without(sizes, reduced_mask(sizes, dims, op), keepdim);
 }
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {

@@ -4,11 +4,10 @@
 #include "core/unary.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
-#include <numeric>
 #include <type_traits>
-#include <vector>
 
 #include "core/binary.h"
 #include "core/factory.h"
@@ -29,12 +28,13 @@ namespace {
 Tensor empty_in_layout_of(const Tensor& x, DType dtype) {
   if (x.is_contiguous()) return Tensor::empty(x.sizes(), dtype);
   const int ndim = x.dim();
-  std::vector<int> order(static_cast<size_t>(ndim));  // dims from innermost to outermost
-  std::iota(order.rbegin(), order.rend(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return x.strides()[a] < x.strides()[b]; });
+  std::array<int, kMaxDims> order{};  // dims from innermost to outermost
+  for (int i = 0; i < ndim; ++i) order[i] = ndim - 1 - i;
+  std::stable_sort(order.begin(), order.begin() + ndim, [&](int a, int b) { return x.strides()[a] < x.strides()[b]; });
   Dims strides = Dims::filled(ndim, 0);
   int64_t expected = 1;
-  for (int d : order) {
+  for (int i = 0; i < ndim; ++i) {
+    const int d = order[i];
     if (x.sizes()[d] != 1 && x.strides()[d] != expected) return Tensor::empty(x.sizes(), dtype);
     strides[d] = expected;
     expected *= x.sizes()[d];

@@ -2,16 +2,17 @@
 // erfc, the activations built on them (sigmoid, silu, softplus, gelu in both forms), and array
 // forms of sin, cos, sqrt and rsqrt. The scalar functions are branch-free and inline, so that GCC
 // vectorises a plain loop calling them (vecmath::map): 16 floats wide under -march=native with
-// AVX-512, 4 wide on baseline x86-64, with the same code. Accuracy (checked against std:: over
-// ranges that include the extremes, in tests/core/test_unary.cpp): within 3 ulp for float, 4 ulp
-// for double. Read core/unary.cpp for how the tensor kernels use these.
+// AVX-512, 8 with AVX2, with the same code (on baseline x86-64, SSE2, the float ones 4 wide).
+// Accuracy, checked against the C library over ranges that include the extremes in
+// tests/core/test_unary.cpp: exp 1 ulp; expm1, log, tanh, erf, sigmoid 3; log2, log1p, softplus
+// 4; erfc 6; gelu 8; sin and cos 1 (float) and 2 (double). Read core/unary.cpp for their use.
 //
 // Method: Cody-Waite range reduction by ln 2 or pi/2 and Taylor polynomials on the reduced range
-// (Muller, "Elementary Functions", ch. 11); log through 2 atanh(s) with s = (m - 1)/(m + 1); erfc in
-// the form of Numerical Recipes' erfcc (3rd ed., 6.2.2), erfc(z) = t exp(-z^2 + P(t)) with
-// t = 2/(2 + z), where P is our own Chebyshev fit (mpmath.chebyfit) in u = 2t - 1, written as a
-// polynomial in u: to 3e-8 for float (z <= 10.5; each coefficient rounded to float in turn and
-// the rest refitted), 5e-17 for double (z <= 27.5).
+// (Muller, "Elementary Functions", ch. 11); log through 2 atanh(s) with s = (m - 1)/(m + 1); erfc
+// as t W(u) exp(-z^2) with t = 2/(2 + z) and u = 2t - 1 = (2 - z)/(2 + z) (the variables of
+// Numerical Recipes' erfcc, 3rd ed. 6.2.2), where W = erfc(z) exp(z^2) / t is a polynomial in u:
+// our own relative least-squares fit on Chebyshev nodes (mpmath), each coefficient rounded to T in
+// turn and the rest refitted: to 1.8e-8 for float (z <= 10.5), 1.8e-17 for double (z <= 27.5).
 #pragma once
 
 #include <algorithm>
@@ -45,8 +46,8 @@ template <> struct Format<float> {
   static constexpr float kExpLimit = 104.0f;
   static constexpr float kExpm1Limit = 89.0f;
   static constexpr float kTanhSaturation = 10.0f;  // tanh(x) rounds to 1 above this
-  static constexpr float kErfcMaxZ = 10.5f;        // erfc(z) rounds to 0 above this
-  static constexpr float kNormalExpLimit = 86.0f;  // exp(-x - 1.3) is a normal float below this
+  static constexpr float kErfcMaxZ = 10.15f;       // erfc(z) rounds to 0 above this; z^2 < kExpLimit
+  static constexpr float kNormalExpLimit = 87.0f;  // exp(-x) is a normal float for x below this
 };
 template <> struct Format<double> {
   using Int = int64_t;
@@ -59,8 +60,8 @@ template <> struct Format<double> {
   static constexpr double kExpLimit = 746.0;
   static constexpr double kExpm1Limit = 710.0;
   static constexpr double kTanhSaturation = 20.0;
-  static constexpr double kErfcMaxZ = 27.5;
-  static constexpr double kNormalExpLimit = 707.0;
+  static constexpr double kErfcMaxZ = 27.25;
+  static constexpr double kNormalExpLimit = 708.0;
 };
 
 template <typename T> inline constexpr T kLog2e = T(1.44269504088896339e+00);
@@ -169,11 +170,11 @@ template <> struct Polynomials<float> {
   static constexpr auto kExpm1Quotient = expm1_quotient_coefficients<float, 7>();  // |r| <= ln2/2
   static constexpr auto kAtanh = atanh_coefficients<float, 5>();                    // |s| <= 0.172
   static constexpr auto kErfSeries = erf_series_coefficients<float, 7>();           // |z| <= 0.5
-  // P(u) of erfc, u = 2t - 1 in [-0.680, 1] (z in [0, 10.5]).
-  static constexpr std::array<float, 11> kErfc = {
-      -6.717940569e-01f, 6.726432443e-01f,  4.734217376e-02f, -4.689546302e-02f,
-      -9.859676473e-03f, 8.816717193e-03f,  1.699258690e-03f, -2.284163143e-03f,
-      -3.510779061e-05f, 5.030193133e-04f,  -1.359444286e-04f};
+  // erfc(z) exp(z^2) / t as a polynomial in u = 2t - 1, t = 2/(2 + z): u in [-0.680, 1] (z in [0, 10.5]).
+  static constexpr std::array<float, 11> kErfcx = {
+      5.107913613e-01f,  3.435803652e-01f,  1.397357136e-01f, 1.822064072e-02f,  -1.075163484e-02f,
+      -3.236916848e-03f, 1.527706045e-03f,  4.147713189e-04f, -2.919528633e-04f, -2.337129445e-05f,
+      3.331968401e-05f};
 };
 template <> struct Polynomials<double> {
   static constexpr auto kExpm1Quotient = expm1_quotient_coefficients<double, 14>();
@@ -181,15 +182,15 @@ template <> struct Polynomials<double> {
   static constexpr auto kErfSeries = erf_series_coefficients<double, 12>();
   static constexpr auto kSinTail = sin_tail_coefficients<double, 8>();  // |r| <= pi/4
   static constexpr auto kCosTail = cos_tail_coefficients<double, 8>();
-  // P(u) of erfc, u in [-0.864, 1] (z in [0, 27.5]).
-  static constexpr std::array<double, 27> kErfc = {
-      -6.71794084056692276e-01, 6.72643223977656857e-01,  4.73433068419029518e-02,  -4.68956102311875178e-02,
-      -9.87268936628301480e-03, 8.82493855753465825e-03,  1.75893355475140634e-03,  -2.34581250887055557e-03,
-      -1.46246818154310707e-04, 6.73678876862179583e-04,  -9.37354314323299618e-05, -1.74303418286961709e-04,
-      7.14032929140955605e-05,  3.17468664671118292e-05,  -3.01965954414810475e-05, 1.34101253463904310e-07,
-      8.58545661305217496e-06,  -2.94417277609873359e-06, -1.31347066342907173e-06, 1.25124435086992118e-06,
-      -1.18331312049163377e-07, -2.58999722551961106e-07, 1.13840102053300427e-07,  1.39593293348365876e-08,
-      -2.10318621721664131e-08, 3.49171868049825796e-09,  3.71228058512061735e-10};
+  // erfc(z) exp(z^2) / t as a polynomial in u, u in [-0.864, 1] (z in [0, 27.5]).
+  static constexpr std::array<double, 26> kErfcx = {
+      5.10791352621011496e-01,  3.43580342206905365e-01,  1.39736046278025827e-01,  1.82211157534309109e-02,
+      -1.07553309446684828e-02, -3.23959253354276716e-03, 1.54530602801342554e-03,  4.18648025375893424e-04,
+      -3.31536734258382345e-04, -1.71856584625275134e-05, 7.22352405113296992e-05,  -1.70748236952427025e-05,
+      -1.08474444249449566e-05, 8.06198810215716643e-06,  -5.65175491702978197e-07, -1.82598666037295037e-06,
+      1.00724733884487942e-06,  6.09012065201928504e-09,  -2.97320637397211018e-07, 1.54530982161577659e-07,
+      1.31541985087130758e-08,  -5.07761444169857739e-08, 1.69350581532570868e-08,  4.63047630226486475e-09,
+      -3.99854928581342918e-09, 6.66984492689019984e-10};
 };
 
 // NOTE: clamps and saturations are integer min on the bit patterns (which order non-negative
@@ -316,30 +317,19 @@ template <typename T>
   return exp_r * pow2<T>(half) * pow2<T>(n - half);
 }
 
-// exp(x) for |x| <= kExpLimit.
-template <typename T>
-[[gnu::always_inline]] inline T exp_in_range(T x) {
-  auto [r, n] = reduce_by_ln2(x);
-  return scale_by_pow2(mul_add(r, polynomial(r, Polynomials<T>::kExpm1Quotient), T(1)), n);
-}
-
-// Whether a result below the smallest normal number comes out right (Keep) or may be garbage to
-// be replaced by the caller (Flush, which saves a multiplication and four integer operations).
+// Whether a result below the smallest normal number comes out right (Keep) or may be garbage for
+// the caller to replace (Flush, which saves a multiplication and four integer operations).
 enum class Subnormals { Keep, Flush };
 
-// exp(hi + lo) for |hi| <= kExpLimit (Keep) or -kNormalExpLimit <= hi <= 0 (Flush), and
-// |lo| <= 1.3. More accurate than exp(hi + lo) when hi is large: lo joins after hi is reduced by
-// n ln2 (which is exact or nearly so), so its bits survive.
-template <Subnormals mode, typename T>
-[[gnu::always_inline]] inline T exp_of_sum(T hi, T lo) {
-  using F = Format<T>;
-  auto [n, n_int] = nearest_ln2_multiple(hi + lo);
-  T r = mul_add(-n, F::kLn2Lo, mul_add(-n, F::kLn2Hi, hi) + lo);
+// exp(x) for |x| <= kExpLimit (Keep) or -kNormalExpLimit <= x <= kExpLimit (Flush).
+template <Subnormals mode = Subnormals::Keep, typename T>
+[[gnu::always_inline]] inline T exp_in_range(T x) {
+  auto [r, n] = reduce_by_ln2(x);
   T exp_r = mul_add(r, polynomial(r, Polynomials<T>::kExpm1Quotient), T(1));
   if constexpr (mode == Subnormals::Keep) {
-    return scale_by_pow2(exp_r, n_int);
+    return scale_by_pow2(exp_r, n);
   } else {
-    return exp_r * pow2<T>(n_int);
+    return exp_r * pow2<T>(n);
   }
 }
 
@@ -377,16 +367,20 @@ template <typename T>
 #endif
 }
 
-// erfc(a) for 0 <= a <= kErfcMaxZ, given a^2 = a2_hi + a2_lo exactly (so that exp(-a^2) keeps
-// full relative accuracy where a^2 is large). With Subnormals::Flush, a may be larger (or
-// infinite or NaN), and the result is garbage where a2_hi > kNormalExpLimit (erfc below the
-// smallest normal number): the caller replaces it.
+// erfc(a) for 0 <= a <= kErfcMaxZ, given a^2 = a2_hi + a2_lo exactly, as t W(u) exp(-a^2) with
+// W = erfcx / t (erfcx(a) = erfc(a) exp(a^2) ~ t near infinity, so W varies little and its
+// polynomial does not cancel): W by its polynomial, exp(-a^2) from the exact square (so that it
+// keeps full relative accuracy where a^2 is large), with exp(-a2_lo) = 1 - a2_lo to within
+// a2_lo^2. The factors are independent, which halves the dependency chain. With
+// Subnormals::Flush, a may be larger (or infinite or NaN), and the result is garbage where
+// a2_hi > kNormalExpLimit (erfc below the smallest normal number): the caller replaces it.
 template <Subnormals mode, typename T>
 [[gnu::always_inline]] inline T erfc_nonnegative(T a, T a2_hi, T a2_lo) {
   T t = T(2) / (T(2) + a);
-  T p = polynomial(T(2) * t - T(1), Polynomials<T>::kErfc);
+  T scaled = t * polynomial(T(2) * t - T(1), Polynomials<T>::kErfcx);
   if constexpr (mode == Subnormals::Flush) a2_hi = min_magnitude(a2_hi, Format<T>::kNormalExpLimit);
-  return t * exp_of_sum<mode>(-a2_hi, p - a2_lo);
+  T e = exp_in_range<mode>(-a2_hi);
+  return scaled * mul_add(e, -a2_lo, e);
 }
 
 // erfc(min(a, kErfcMaxZ)) for a >= 0: beyond kErfcMaxZ, erfc is 0 in T.

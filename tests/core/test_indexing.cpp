@@ -344,6 +344,7 @@ TEST(Cat, EmptyAndSizeOneDimsAndCopies) {
 
 TEST(Cat, Errors) {
   EXPECT_TRUE(throws_with<ValueError>([] { core::cat({}); }, {"cat", "non-empty"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { core::cat({Tensor(), iota({2})}); }, {"cat", "tensor 0", "undefined"}));
   EXPECT_TRUE(throws_with<ShapeError>([] { core::cat({iota({2, 3}), iota({2, 4})}); },
                                       {"cat", "tensor 1", "[2, 4]", "tensor 0", "[2, 3]", "dim 0"}));
   EXPECT_TRUE(throws_with<ShapeError>([] { core::cat({iota({0}), iota({2, 3}), iota({2, 3, 1})}, 1); },
@@ -471,8 +472,9 @@ TEST(Scatter, Errors) {
   EXPECT_TRUE(throws_with<IndexError>([&] { core::scatter(x, 1, idx, 1.0); }, {"scatter", "index 3", "size 3"}));
   EXPECT_TRUE(throws_with<IndexError>([&] { core::scatter_add(x, 1, idx, iota({1, 2})); },
                                       {"scatter_add", "index 3", "size 3"}));
-  EXPECT_TRUE(throws_with<DTypeError>([&] { core::scatter(x, 1, core::zeros({1, 2}, {.dtype = kInt64}), iota({1, 2}, kFloat64)); },
-                                      {"scatter", "float64", "float32"}));
+  EXPECT_TRUE(throws_with<DTypeError>(
+      [&] { core::scatter(x, 1, core::zeros({1, 2}, {.dtype = kInt64}), iota({1, 2}, kFloat64)); },
+      {"scatter", "float64", "float32"}));
   EXPECT_TRUE(throws_with<DTypeError>([&] { core::scatter(x, 1, core::zeros({1, 2}), 1.0); }, {"scatter", "int64"}));
   EXPECT_TRUE(throws_with<ShapeError>(
       [&] { core::scatter(x, 0, core::zeros({1, 3}, {.dtype = kInt64}), iota({1, 2})); },

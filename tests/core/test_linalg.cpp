@@ -382,6 +382,9 @@ TEST(GemmInto, RejectsAWrongOut) {
   Tensor strided = core::slice(core::empty({2, 8}), 1, 0, INT64_MAX, 2);
   EXPECT_TRUE(throws_with<ValueError>([&] { core::gemm_into(strided, a, b, 1, 0); },
                                       {"gemm_into", "[2, 4]", "neither row- nor column-major"}));
+  Tensor repeated = core::expand(core::empty({1, 2, 4}), {3, 2, 4});
+  EXPECT_TRUE(throws_with<ValueError>([&] { core::gemm_into(repeated, core::ones({3, 2, 3}), b, 1, 0); },
+                                      {"gemm_into", "[3, 2, 4]", "several batch entries"}));
   EXPECT_TRUE(throws_with<DTypeError>([&] { core::gemm_into(core::empty({2, 4}, {.dtype = kFloat64}), a, b, 1, 0); },
                                       {"gemm_into", "float64", "float32"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { core::gemm_into(core::empty({4}), core::ones({3}), b, 1, 0); },

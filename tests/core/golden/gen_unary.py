@@ -7,8 +7,8 @@ Layout:
   "<op>/f64"      the op in float64 on those inputs: the reference for both dtypes (the C++
                   test rounds it to float32 for float32 results). For gelu, PyTorch's formulas
                   lose the negative tail to cancellation (1 + erf(x/sqrt2), 1 + tanh(y)) even in
-                  float64, so the reference is the same function through torch.erfc and
-                  torch.sigmoid; "<op>/torch" keeps F.gelu's own float64 values.
+                  float64, so the reference is x Phi(x) in mpmath (40 digits) and the tanh
+                  form through torch.sigmoid; "<op>/torch" keeps F.gelu's own float64 values.
   "<op>/f32"      PyTorch's own float32 result, for the ops whose edge semantics are PyTorch's
                   rather than mathematics' (sign of NaN, clamp with NaN bounds, ...).
   "int/<op>", "bool/<op>"   ops on int64 (small values, 2^40 + 3, -2^62) and bool inputs.
@@ -18,6 +18,7 @@ import math
 import os
 import sys
 
+import mpmath
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,20 @@ def inputs(extra, low, high, count=48):
     return torch.tensor(EDGES + extra + random, dtype=torch.float32)
 
 
+def exact_gelu(t):
+    """x Phi(x) in 40-digit arithmetic, rounded to float64 (torch.erfc(-x / sqrt2) rounds its argument
+    first, which costs up to 2 z^2 ulp in the negative tail)."""
+    mpmath.mp.dps = 40
+    def gelu(x):
+        if not math.isfinite(x):  # as the float formula: NaN, inf, and -inf * 0 = NaN
+            return 0.5 * x * math.erfc(-x / math.sqrt(2.0))
+        m = mpmath.mpf(x)
+        return float(m * mpmath.erfc(-m / mpmath.sqrt(2)) / 2)
+
+    values = [gelu(x) for x in t.tolist()]
+    return torch.tensor(values, dtype=torch.float64)
+
+
 # op -> (torch function, op-specific inputs, random range)
 FLOAT_OPS = {
     "neg": (torch.neg, [], -10, 10),
@@ -61,7 +76,7 @@ FLOAT_OPS = {
     "sigmoid": (torch.sigmoid, [20.0, -20.0, 88.0, -88.0, -89.0, 100.0, -100.0, -104.0], -10, 10),
     "erf": (torch.erf, [0.5, -0.5, 0.49, 0.51, 2.0, 4.0, -4.0, 6.0], -4, 4),
     "relu": (torch.relu, [], -10, 10),
-    "gelu": (lambda t: 0.5 * t * torch.erfc(-t / math.sqrt(2.0)), [-5.0, -10.0, -13.0, -14.0, -30.0, 5.0, 10.0], -6, 6),
+    "gelu": (lambda t: exact_gelu(t), [-5.0, -10.0, -13.0, -14.0, -30.0, 5.0, 10.0], -6, 6),
     "gelu_tanh": (lambda t: t * torch.sigmoid(2.0 * math.sqrt(2.0 / math.pi) * (t + 0.044715 * t**3)),
                   [-5.0, -10.0, -13.0, -30.0, 5.0, 10.0], -6, 6),
     "silu": (F.silu, [-20.0, -88.0, -100.0, 20.0, 100.0], -10, 10),
