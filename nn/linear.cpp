@@ -1,0 +1,37 @@
+// Linear's construction and default initialisation; the forward is nn::functional::linear.
+#include "nn/linear.h"
+
+#include <cmath>
+
+#include "nn/functional.h"
+#include "nn/init.h"
+
+namespace descent::nn {
+
+Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
+    : in_features(in_features), out_features(out_features) {
+  check<ValueError>(in_features >= 0 && out_features >= 0, "Linear: negative size in_features={} out_features={}",
+                    in_features, out_features);
+  weight = register_parameter("weight", empty({out_features, in_features}));
+  if (bias) this->bias = register_parameter("bias", empty({out_features}));
+  reset_parameters();
+}
+
+void Linear::reset_parameters() {
+  // kaiming_uniform_ with a = sqrt(5): gain sqrt(2 / 6), bound sqrt(3) gain / sqrt(fan_in) = 1 / sqrt(fan_in).
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    double bound = in_features > 0 ? 1.0 / std::sqrt(static_cast<double>(in_features)) : 0.0;
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+Tensor Linear::forward(const Tensor& x) { return functional::linear(x, weight, bias); }
+
+std::string Linear::extra_repr() const {
+  return fmt::format("in_features={}, out_features={}, bias={}", in_features, out_features, bias.defined());
+}
+
+std::string Flatten::extra_repr() const { return fmt::format("start_dim={}, end_dim={}", start_dim, end_dim); }
+
+}  // namespace descent::nn
