@@ -39,6 +39,8 @@ TEST_P(IndexingGrad, EveryOpMatchesCentralDifferences) {
   Tensor full_mask = mask({true, false, false, true, true, true, false, false, true, false, true, false}, {3, 4});
   std::vector<GradCase> cases = {
       {"gather dim 1", [=](auto& v) { return gather(v[0], 1, gather_index); }, {x}, true},
+      {"gather of an expanded row", [=](auto& v) { return gather(expand(v[0], {3, 4}), 1, gather_index); }, {row},
+       true},
       {"gather dim 0", [=](auto& v) { return gather(v[0], 0, index({2, 2, 0, 1}, {1, 4})); }, {x}, true},
       {"index_select dim 0", [=](auto& v) { return index_select(v[0], 0, rows); }, {x}, true},
       {"index_select dim 1", [=](auto& v) { return index_select(v[0], 1, rows); }, {x}, true},
@@ -53,8 +55,9 @@ TEST_P(IndexingGrad, EveryOpMatchesCentralDifferences) {
       {"masked_select", [=](auto& v) { return masked_select(v[0], column_mask); }, {x}, true},
       {"masked_select broadcast x", [=](auto& v) { return masked_select(v[0], full_mask); }, {row}, true},
       {"cat", [](auto& v) { return cat({v[0], v[1], v[0] * 2.0}, 1); }, {x, y}, true},
-      {"cat dim 0 with an empty skipped", [](auto& v) { return cat({v[0], core::empty({0}, {.dtype = kFloat64}), v[0]}); },
-       {x}, true},
+      {"cat with an expanded row", [](auto& v) { return cat({v[0], expand(v[1], {2, 4})}); }, {x, row}, true},
+      {"cat dim 0 with an empty skipped",
+       [](auto& v) { return cat({v[0], core::empty({0}, {.dtype = kFloat64}), v[0]}); }, {x}, true},
       {"stack", [](auto& v) { return stack({v[0], v[1] * v[1]}, 1); }, {x, input({3, 4}, Layout::Contiguous, 28)},
        true},
       {"split", [](auto& v) { auto p = split(v[0], 3, 1); return p[0] * 2.0 + sum(p[1] * p[1]); }, {x}, true},

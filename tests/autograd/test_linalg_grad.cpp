@@ -29,6 +29,8 @@ TEST_P(LinalgGrad, EveryProductMatchesCentralDifferences) {
       {"matmul 2-d @ batch", [](auto& v) { return matmul(v[0], v[1]); }, {m34, b242}, true},
       {"matmul 1-d @ batch", [](auto& v) { return matmul(v[0], v[1]); }, {v4, b242}, true},
       {"matmul batch @ 1-d", [](auto& v) { return matmul(v[0], v[1]); }, {b234, v4}, true},
+      {"matmul of an expanded operand", [](auto& v) { return matmul(v[0], expand(v[1], {4, 2})); }, {m34, row},
+       true},
       {"matmul of a transpose", [](auto& v) { return matmul(v[0].t(), v[0]); }, {m34}, true},
       {"mm", [](auto& v) { return mm(v[0], v[1]); }, {m34, m42}, true},
       {"bmm", [](auto& v) { return bmm(v[0], v[1]); }, {b234, b242}, true},
