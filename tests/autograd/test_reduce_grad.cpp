@@ -224,7 +224,8 @@ TEST(ReduceGradGolden, MaxAndMinAlongADimReturnTheIndexPyTorchReturns) {
   }
 }
 
-// In float32 too, +-1e4 inputs give finite gradients equal to PyTorch's (float64) ones.
+// In float32 too, +-1e4 inputs give finite gradients equal to PyTorch's (float64) ones, up to
+// float32's rounding of the output near 1e4 (ulp 1e-3), which exp(x - y) carries as relative error.
 TEST(ReduceGradGolden, LogsumexpAndLogSoftmaxStayFiniteAtTenThousandInFloat32) {
   testing::Golden golden("autograd/golden/reduce_grad.json");
   for (const char* name : {"logsumexp_big_dim1", "logsumexp_big_all", "softmax_big_dim1", "log_softmax_big_dim1",
@@ -233,7 +234,7 @@ TEST(ReduceGradGolden, LogsumexpAndLogSoftmaxStayFiniteAtTenThousandInFloat32) {
     Tensor x = golden.tensor(std::string(name) + "/x").to(kFloat32).requires_grad_(true);
     golden_cases().at(name)(x).backward(golden.tensor(std::string(name) + "/g").to(kFloat32));
     EXPECT_TRUE(core::all(core::isfinite(x.grad())).item<bool>());
-    EXPECT_TRUE(testing::tensors_close(x.grad(), golden.tensor(std::string(name) + "/grad").to(kFloat32), 1e-5, 1e-6));
+    EXPECT_TRUE(testing::tensors_close(x.grad(), golden.tensor(std::string(name) + "/grad").to(kFloat32), 1e-3, 1e-6));
   }
 }
 
