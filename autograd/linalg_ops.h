@@ -1,16 +1,18 @@
-// The public matrix products. Today the core kernels of core/linalg.h; each becomes
-// differentiable in autograd/linalg_ops.cpp.
+// The public matrix products, differentiable: matmul (NumPy semantics), mm, bmm, addmm, outer,
+// dot. Forward and backward of each sit together in autograd/linalg_ops.cpp; the kernels are
+// core/linalg.h (OpenBLAS, transposed operands passed as flags).
 #pragma once
 
 #include "core/linalg.h"
 
 namespace descent {
 
-using core::addmm;
-using core::bmm;
-using core::dot;
-using core::matmul;
-using core::mm;
-using core::outer;
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor mm(const Tensor& a, const Tensor& b);    // [M, K] @ [K, N]
+Tensor bmm(const Tensor& a, const Tensor& b);   // [B, M, K] @ [B, K, N]
+// beta * input + alpha * (a @ b), input broadcast to [M, N]
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, const Scalar& beta = 1, const Scalar& alpha = 1);
+Tensor outer(const Tensor& a, const Tensor& b);  // [M] x [N] -> [M, N]
+Tensor dot(const Tensor& a, const Tensor& b);    // [N] . [N] -> 0-d
 
 }  // namespace descent

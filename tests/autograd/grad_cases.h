@@ -17,12 +17,13 @@ inline const char* layout_name(Layout layout) {
   return layout == Layout::Contiguous ? "contiguous" : layout == Layout::Transposed ? "transposed" : "strided";
 }
 
-// A float64 leaf of `shape` (2-d or more) filled from a seeded normal, scaled and shifted, laid out
-// as asked: a transposed view of a contiguous buffer, or every other column of a wider one.
+// A float64 leaf of `shape` filled from a seeded normal, scaled and shifted, laid out as asked: a
+// transposed view of a contiguous buffer (2-d or more; fewer dims stay contiguous), or every other
+// element of the last dim of a wider one (1-d or more; a 0-d tensor stays contiguous).
 inline Tensor input(const Dims& shape, Layout layout, uint64_t seed, double scale = 1.0, double shift = 0.0) {
   Generator generator(seed);
   Tensor t;
-  if (layout == Layout::Contiguous || shape.size() < 2) {
+  if (layout == Layout::Contiguous || shape.empty() || (layout == Layout::Transposed && shape.size() < 2)) {
     t = core::randn(shape, {.dtype = kFloat64}, &generator);
   } else if (layout == Layout::Transposed) {
     Dims swapped = shape;

@@ -1,0 +1,165 @@
+// Differentiable matrix products: each forward (a core kernel plus its node) beside its backward.
+//   C = A @ B:  dA = dC @ B^T,  dB = A^T @ dC   (per batch entry; a broadcast batch dim sums back)
+// The transposes are views: core's GEMM reads them through BLAS transpose flags, so a backward
+// costs two GEMMs and no copies. Backward products call the public ops, so create_graph works.
+#include "autograd/linalg_ops.h"
+
+#include <utility>
+
+#include "autograd/ops.h"
+#include "autograd/record.h"
+
+namespace descent {
+
+using autograd::Node;
+using autograd::record;
+using autograd::SavedTensor;
+using autograd::sum_to;
+
+namespace {
+
+// The last two dims swapped (a view).
+Tensor transposed(const Tensor& t) { return transpose(t, -2, -1); }
+
+// The gradients of a @ b with NumPy's matmul semantics, for whichever of the two is asked for.
+// A 1-d a is the row [1, K] and a 1-d b the column [K, 1]; those dims are absent from the
+// gradient g, which is brought back to batch + [M, N] first.
+struct ProductGrads {
+  Tensor a, b;
+};
+
+ProductGrads matmul_grads(const Tensor& grad, const Dims& a_shape, const Dims& b_shape, const Tensor& a,
+                          const Tensor& b, bool need_a, bool need_b) {
+  const bool a_vector = a_shape.size() == 1, b_vector = b_shape.size() == 1;
+  Tensor g = grad;
+  if (b_vector) g = unsqueeze(g, g.dim());
+  if (a_vector) g = unsqueeze(g, g.dim() - 1);
+  ProductGrads out;
+  if (need_a) {
+    // dA [..., M, K] = dC [..., M, N] @ B^T [..., N, K]
+    Tensor b_t = b_vector ? unsqueeze(b, 0) : transposed(b);
+    Tensor ga = matmul(g, b_t);
+    if (a_vector) ga = squeeze(ga, -2);
+    out.a = sum_to(ga, a_shape);
+  }
+  if (need_b) {
+    const int64_t k = a_shape.back(), n = g.size(-1);
+    if (b_shape.size() == 2 && a_shape.size() > 2) {
+      // b shared by every batch entry (a linear layer on [B, T, K]): one tall product
+      // dB [K, N] = A^T [K, B*T] @ dC [B*T, N] instead of a batch of products summed afterwards.
+      out.b = mm(transposed(reshape(a, {-1, k})), reshape(g, {-1, n}));
+    } else {
+      // dB [..., K, N] = A^T [..., K, M] @ dC [..., M, N]
+      Tensor a_t = a_vector ? unsqueeze(a, 1) : transposed(a);
+      Tensor gb = matmul(a_t, g);
+      if (b_vector) gb = squeeze(gb, -1);
+      out.b = sum_to(gb, b_shape);
+    }
+  }
+  return out;
+}
+
+// Saves the operand each gradient needs: b for dA, a for dB (inputs first and first + 1).
+void save_operands(Node& node, SavedTensor& a_slot, SavedTensor& b_slot, const Tensor& a, const Tensor& b,
+                   size_t first) {
+  if (node.needs_input_grad(first)) b_slot = SavedTensor(b, false);
+  if (node.needs_input_grad(first + 1)) a_slot = SavedTensor(a, false);
+}
+
+// matmul, mm and bmm: the one formula above (mm and bmm are its 2-d and 3-d cases).
+struct MatmulBackward : Node {
+  SavedTensor a, b;
+  std::string name_ = "MatmulBackward";
+  std::string name() const override { return name_; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    const bool need_a = needs_input_grad(0), need_b = needs_input_grad(1);
+    ProductGrads g = matmul_grads(grads[0], input_meta(0).shape, input_meta(1).shape,
+                                  need_b ? a.unpack(*this) : Tensor(), need_a ? b.unpack(*this) : Tensor(), need_a,
+                                  need_b);
+    return {std::move(g.a), std::move(g.b)};
+  }
+  void release_saved() override {
+    a.reset();
+    b.reset();
+  }
+};
+
+Tensor record_product(Tensor out, const Tensor& a, const Tensor& b, const char* name) {
+  if (auto node = record<MatmulBackward>(out, {a, b})) {
+    node->name_ = name;
+    save_operands(*node, node->a, node->b, a, b, 0);
+  }
+  return out;
+}
+
+// beta * input + alpha * (a @ b)
+struct AddmmBackward : Node {
+  SavedTensor a, b;
+  double beta = 1.0, alpha = 1.0;
+  std::string name() const override { return "AddmmBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    const Tensor& g = grads[0];
+    Tensor g_input;
+    if (needs_input_grad(0)) g_input = autograd::reduce_to_input(beta == 1.0 ? g : g * beta, input_meta(0));
+    const bool need_a = needs_input_grad(1), need_b = needs_input_grad(2);
+    ProductGrads products;
+    if (need_a || need_b) {
+      products = matmul_grads(alpha == 1.0 ? g : g * alpha, input_meta(1).shape, input_meta(2).shape,
+                              need_b ? a.unpack(*this) : Tensor(), need_a ? b.unpack(*this) : Tensor(), need_a,
+                              need_b);
+    }
+    return {std::move(g_input), std::move(products.a), std::move(products.b)};
+  }
+  void release_saved() override {
+    a.reset();
+    b.reset();
+  }
+};
+
+// outer: C[i, j] = a[i] b[j], so da = C' @ b and db = C'^T @ a (= a @ C').
+// dot: c = a . b, so da = c' b and db = c' a.
+struct OuterBackward : Node {
+  SavedTensor a, b;
+  bool is_dot = false;
+  std::string name() const override { return is_dot ? "DotBackward" : "OuterBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    const Tensor& g = grads[0];
+    Tensor ga, gb;
+    if (needs_input_grad(0)) ga = is_dot ? g * b.unpack(*this) : matmul(g, b.unpack(*this));
+    if (needs_input_grad(1)) gb = is_dot ? g * a.unpack(*this) : matmul(a.unpack(*this), g);
+    return {ga, gb};
+  }
+  void release_saved() override {
+    a.reset();
+    b.reset();
+  }
+};
+
+Tensor record_vector_product(Tensor out, const Tensor& a, const Tensor& b, bool is_dot) {
+  if (auto node = record<OuterBackward>(out, {a, b})) {
+    node->is_dot = is_dot;
+    save_operands(*node, node->a, node->b, a, b, 0);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) { return record_product(core::matmul(a, b), a, b, "MatmulBackward"); }
+Tensor mm(const Tensor& a, const Tensor& b) { return record_product(core::mm(a, b), a, b, "MmBackward"); }
+Tensor bmm(const Tensor& a, const Tensor& b) { return record_product(core::bmm(a, b), a, b, "BmmBackward"); }
+
+Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, const Scalar& beta, const Scalar& alpha) {
+  Tensor out = core::addmm(input, a, b, beta, alpha);
+  if (auto node = record<AddmmBackward>(out, {input, a, b})) {
+    node->beta = beta.to<double>();
+    node->alpha = alpha.to<double>();
+    save_operands(*node, node->a, node->b, a, b, 1);
+  }
+  return out;
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) { return record_vector_product(core::outer(a, b), a, b, false); }
+Tensor dot(const Tensor& a, const Tensor& b) { return record_vector_product(core::dot(a, b), a, b, true); }
+
+}  // namespace descent
