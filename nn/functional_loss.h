@@ -24,7 +24,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction reduction
                   double delta = 1.0);
 
 struct CrossEntropyOptions {
-  Tensor weight;                 // [C] per-class weights, or undefined
+  Tensor weight = Tensor();                 // [C] per-class weights, or undefined
   int64_t ignore_index = -100;   // targets equal to it add nothing (class-index targets only)
   Reduction reduction = Reduction::Mean;
   double label_smoothing = 0.0;  // in [0, 1]: the target becomes (1 - s) target + s / C
@@ -36,7 +36,7 @@ struct CrossEntropyOptions {
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyOptions& options = {});
 
 struct NllLossOptions {
-  Tensor weight;
+  Tensor weight = Tensor();
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
 };
@@ -48,8 +48,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
                             Reduction reduction = Reduction::Mean);
 
 struct BceWithLogitsOptions {
-  Tensor weight;      // broadcast to the input
-  Tensor pos_weight;  // weight of the positive term, broadcast along the last dim (per class)
+  Tensor weight = Tensor();      // broadcast to the input
+  Tensor pos_weight = Tensor();  // weight of the positive term, broadcast along the last dim (per class)
   Reduction reduction = Reduction::Mean;
 };
 // -w (p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))), computed stably from the logits x.

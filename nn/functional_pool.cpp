@@ -69,7 +69,8 @@ Tensor apply_linear(const Tensor& x, const std::shared_ptr<const LinearMap>& map
 struct LinearMapBackward : Node {
   std::shared_ptr<const LinearMap> map;
   bool adjoint = false;
-  std::string name() const override { return map->name(adjoint); }
+  // NOTE: record() may ask for the name before the forward has set `map`.
+  std::string name() const override { return map ? map->name(adjoint) : "PoolingBackward"; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override { return {apply_linear(grads[0], map, !adjoint)}; }
 };
 

@@ -18,7 +18,7 @@ struct Size2 {
 };
 
 struct MaxPool2dOptions {
-  std::optional<Size2> stride;  // default: the kernel size
+  std::optional<Size2> stride = std::nullopt;  // default: the kernel size
   Size2 padding = 0;            // implicit -inf padding, at most half the kernel
   Size2 dilation = 1;
   bool ceil_mode = false;       // round the output size up (a last window may start in the padding's end)
@@ -31,7 +31,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 ker
                                                   const MaxPool2dOptions& options = {});
 
 struct AvgPool2dOptions {
-  std::optional<Size2> stride;    // default: the kernel size
+  std::optional<Size2> stride = std::nullopt;    // default: the kernel size
   Size2 padding = 0;              // zero padding, at most half the kernel
   bool ceil_mode = false;
   bool count_include_pad = true;  // divide by the window's size within the padded input (PyTorch's default)
