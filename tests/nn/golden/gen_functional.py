@@ -65,6 +65,26 @@ case("avg_pool2d_ceil_include_pad", lambda x: F.avg_pool2d(x, 3, stride=2, paddi
      {"x": randn(1, 2, 6, 6)}, ["x"])
 case("adaptive_avg_pool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 4)), {"x": randn(2, 2, 7, 5)}, ["x"])
 
+# ---- norms and embedding ----
+case("batch_norm_train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-3),
+     {"x": randn(4, 3, 2, 2), "w": randn(3), "b": randn(3)}, ["x", "w", "b"])
+case("batch_norm_eval", lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, training=False),
+     {"x": randn(3, 2, 3), "rm": randn(2), "rv": torch.rand(2, dtype=torch.float64) + 0.5, "w": randn(2), "b": randn(2)},
+     ["x", "w", "b"])
+running_mean, running_var = randn(3), torch.rand(3, dtype=torch.float64) + 0.5
+entries["batch_norm_running/rm"], entries["batch_norm_running/rv"] = running_mean.clone(), running_var.clone()
+x_running = randn(5, 3, 2)
+entries["batch_norm_running/x"] = x_running
+F.batch_norm(x_running, running_mean, running_var, training=True, momentum=0.3)
+entries["batch_norm_running/rm_after"], entries["batch_norm_running/rv_after"] = running_mean, running_var
+case("layer_norm", lambda x, w, b: F.layer_norm(x, (3, 4), w, b), {"x": randn(2, 3, 4), "w": randn(3, 4), "b": randn(3, 4)},
+     ["x", "w", "b"])
+case("layer_norm_plain", lambda x: F.layer_norm(x, (5,)), {"x": randn(3, 5)}, ["x"])
+case("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), {"x": randn(2, 4, 3), "w": randn(4), "b": randn(4)},
+     ["x", "w", "b"])
+case("embedding", lambda i, w: F.embedding(i, w, padding_idx=2),
+     {"i": torch.tensor([[0, 2, 4], [2, 1, 0]]), "w": randn(5, 3)}, ["w"])
+
 # ---- losses ----
 logits = randn(5, 4)
 labels = torch.tensor([0, 3, 1, 3, 2])
