@@ -85,6 +85,25 @@ case("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), {"x": randn(2, 4, 3
 case("embedding", lambda i, w: F.embedding(i, w, padding_idx=2),
      {"i": torch.tensor([[0, 2, 4], [2, 1, 0]]), "w": randn(5, 3)}, ["w"])
 
+# ---- attention (torch 1.13 has no F.scaled_dot_product_attention: written out) ----
+def attention(q, k, v, mask=None, causal=False, scale=None):
+    scores = q @ k.transpose(-2, -1) * (scale if scale is not None else q.shape[-1] ** -0.5)
+    if causal:
+        scores = scores.masked_fill(~torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril(), float("-inf"))
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    return torch.softmax(scores, -1) @ v
+
+
+case("attention", lambda q, k, v: attention(q, k, v), {"q": randn(2, 3, 4), "k": randn(2, 5, 4), "v": randn(2, 5, 2)},
+     ["q", "k", "v"])
+case("attention_causal_bool_mask",
+     lambda q, k, v, m: attention(q, k, v, mask=m, causal=True, scale=0.7),
+     {"q": randn(1, 2, 4, 3), "k": randn(1, 2, 4, 3), "v": randn(1, 2, 4, 3),
+      "m": torch.tensor([[True, False, True, True]] * 4)}, ["q", "k", "v"])
+case("attention_float_mask", lambda q, k, v, m: attention(q, k, v, mask=m),
+     {"q": randn(3, 2), "k": randn(4, 2), "v": randn(4, 3), "m": randn(3, 4)}, ["q", "k", "v"])
+
 # ---- losses ----
 logits = randn(5, 4)
 labels = torch.tensor([0, 3, 1, 3, 2])
