@@ -1,0 +1,92 @@
+// conv1d and conv2d (nn/functional_conv.h): PyTorch's outputs and gradients for stride, padding
+// (explicit and "same"), dilation, groups and bias, gradcheck, second derivatives through the
+// adjoint ops (gradgradcheck), and the errors naming the op and shapes.
+#include "functional_golden.h"
+#include "nn/functional_conv.h"
+
+namespace descent {
+namespace {
+
+namespace F = nn::functional;
+using testing::FunctionalCase;
+using testing::throws_with;
+
+Tensor bias_or_none(const std::vector<Tensor>& in) { return in.size() > 2 ? in[2] : Tensor(); }
+
+std::vector<FunctionalCase> conv_cases() {
+  auto conv = [](F::Conv2dOptions options) {
+    return [options](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], bias_or_none(in), options); };
+  };
+  return {
+      {"conv2d_plain", {"x", "w", "b"}, {"x", "w", "b"}, conv({})},
+      {"conv2d_stride_pad", {"x", "w"}, {"x", "w"}, conv({.stride = {2, 1}, .padding = {1, 2}})},
+      {"conv2d_dilation", {"x", "w", "b"}, {"x", "w", "b"}, conv({.padding = 1, .dilation = {2, 1}})},
+      {"conv2d_groups", {"x", "w", "b"}, {"x", "w", "b"}, conv({.stride = {2, 2}, .padding = 1, .groups = 2})},
+      {"conv2d_same_even", {"x", "w", "b"}, {"x", "w", "b"}, conv({.padding = F::ConvPadding::Same()})},
+      {"conv2d_pointwise", {"x", "w", "b"}, {"x", "w", "b"}, conv({})},
+      {"conv1d", {"x", "w", "b"}, {"x", "w", "b"},
+       [](const std::vector<Tensor>& in) {
+         return F::conv1d(in[0], in[1], in[2], {.stride = 2, .padding = 1, .dilation = 2, .groups = 2});
+       }},
+  };
+}
+
+class ConvGolden : public ::testing::TestWithParam<FunctionalCase> {};
+TEST_P(ConvGolden, MatchesPyTorchAndGradcheck) { testing::check_functional_case(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(PyTorch, ConvGolden, ::testing::ValuesIn(conv_cases()), testing::functional_case_name);
+
+Tensor random(const Dims& shape, uint64_t seed) {
+  manual_seed(seed);
+  return core::randn(shape, {.dtype = kFloat64}).requires_grad_(true);
+}
+
+// The backward is made of the adjoint ops, so second derivatives in x, w and b are exact too.
+TEST(Conv2d, SecondDerivatives) {
+  Tensor x = random({2, 4, 5, 4}, 1), w = random({4, 2, 3, 2}, 2), b = random({4}, 3);
+  auto fn = [](const std::vector<Tensor>& in) {
+    return F::conv2d(in[0], in[1], in[2], {.stride = {2, 1}, .padding = {1, 0}, .dilation = {1, 2}, .groups = 2});
+  };
+  auto result = autograd::gradgradcheck(fn, {x, w, b});
+  EXPECT_TRUE(result.ok) << result.message;
+}
+
+TEST(Conv2d, UnbatchedInputMatchesBatched) {
+  Tensor x = random({3, 6, 6}, 4), w = random({2, 3, 3, 3}, 5);
+  Tensor unbatched = F::conv2d(x, w, Tensor(), {.padding = 1});
+  Tensor batched = F::conv2d(x.unsqueeze(0), w, Tensor(), {.padding = 1});
+  EXPECT_TRUE(testing::tensors_close(unbatched, batched.squeeze(0), 0, 0));
+}
+
+TEST(Conv2d, BatchLargerThanThreadsGivesTheSameWeightGradient) {
+  // The weight gradient sums per-thread partial buffers: compare against one image at a time.
+  Tensor x = random({7, 2, 5, 5}, 6), w = random({3, 2, 3, 3}, 7);
+  F::conv2d(x, w).sum().backward();
+  Tensor together = w.grad().clone();
+  w.set_grad(Tensor());
+  for (int64_t n = 0; n < 7; ++n) F::conv2d(x.narrow(0, n, 1), w).sum().backward();
+  EXPECT_TRUE(testing::tensors_close(w.grad(), together, 1e-12, 1e-12));
+}
+
+TEST(Conv2d, ErrorsNameTheOpAndShapes) {
+  Tensor x = core::zeros({2, 3, 8, 8}), w = core::zeros({4, 2, 3, 3});
+  EXPECT_TRUE(throws_with<ShapeError>([&] { F::conv2d(x, w); },
+                                      {"conv2d", "[2, 3, 8, 8]", "3 channels", "[4, 2, 3, 3]", "expects 2"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { F::conv2d(x, core::zeros({4, 3, 3, 3}), core::zeros({5})); },
+                                      {"conv2d", "bias [5]", "[4]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { F::conv2d(core::zeros({1, 3, 2, 2}), core::zeros({4, 3, 3, 3})); },
+                                      {"conv2d", "[1, 3, 2, 2]", "smaller than", "[4, 3, 3, 3]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { F::conv2d(core::zeros({8, 8}), w); }, {"conv2d", "[8, 8]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { F::conv2d(core::zeros({1, 4, 5, 5}), core::zeros({3, 2, 3, 3}), Tensor(),
+                                                     {.groups = 2}); },
+                                      {"conv2d", "3 output channels", "groups 2"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { F::conv2d(x, core::zeros({4, 3, 3, 3}), Tensor(),
+                                                     {.stride = {2, 2}, .padding = F::ConvPadding::Same()}); },
+                                      {"conv2d", "same", "stride 1"}));
+  EXPECT_TRUE(throws_with<DTypeError>([&] { F::conv2d(x, core::zeros({4, 3, 3, 3}, {.dtype = kFloat64})); },
+                                      {"conv2d", "float32", "float64"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { F::conv1d(core::zeros({2, 3, 8}), core::zeros({4, 2, 3})); },
+                                      {"conv1d", "[2, 3, 8]", "[4, 2, 3]"}));
+}
+
+}  // namespace
+}  // namespace descent
