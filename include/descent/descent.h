@@ -14,3 +14,7 @@
 #include "core/print.h"
 #include "core/random.h"
 #include "core/tensor.h"
+#include "optim/clip.h"
+#include "optim/optimizer.h"
+#include "optim/rules.h"
+#include "optim/schedulers.h"
