@@ -8,6 +8,7 @@
 
 #include "autograd/ops.h"
 #include "core/parallel.h"
+#include "core/vecmath.h"
 
 namespace descent::optim {
 
@@ -50,6 +51,22 @@ T* ptr(const Tensor& t) {
   return t.data<T>();
 }
 
+// The kernels that need a square root run in blocks small enough to stay in L1: `first(i)` does
+// the element's state update and returns the value under the root, one vectorised
+// vecmath::sqrt takes the roots of the block, and `second(i, root)` updates the parameter.
+// NOTE: a std::sqrt inside the loop would not vectorise (it may set errno).
+template <typename T, typename First, typename Second>
+void in_blocks_with_sqrt(int64_t begin, int64_t end, const First& first, const Second& second) {
+  constexpr int64_t kBlock = 256;
+  alignas(64) T roots[kBlock];
+  for (int64_t start = begin; start < end; start += kBlock) {
+    int64_t n = std::min(end - start, kBlock);
+    for (int64_t j = 0; j < n; ++j) roots[j] = first(start + j);
+    vecmath::sqrt(roots, roots, n);
+    for (int64_t j = 0; j < n; ++j) second(start + j, roots[j]);
+  }
+}
+
 // Adam and AdamW share one kernel; they differ in how weight decay enters (Kingma & Ba 2015,
 // Loshchilov & Hutter 2019):
 //   g  = -grad if maximize else grad;  g += l2 * p (Adam's coupled decay);  p *= decay (AdamW's)
@@ -77,29 +94,20 @@ void adam_update(const Tensor& param, const Tensor& grad, ParamState& state, con
     const T beta1 = c.beta1, beta2 = c.beta2, one_minus_beta1 = 1 - c.beta1, one_minus_beta2 = 1 - c.beta2;
     const T l2 = c.l2, decay = c.decay, eps = c.eps, bc2_sqrt = bias_correction2_sqrt, neg_step = -step_size;
     const T sign = c.maximize ? T(-1) : T(1);
-    if (vmax == nullptr) {
-      for (int64_t i = begin; i < end; ++i) {
-        T pi = p[i] * decay;
-        T gi = sign * g[i] + l2 * p[i];
-        T mi = m[i] * beta1 + one_minus_beta1 * gi;
-        T vi = v[i] * beta2 + one_minus_beta2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi + neg_step * (mi / (std::sqrt(vi) / bc2_sqrt + eps));
-      }
-    } else {
-      for (int64_t i = begin; i < end; ++i) {
-        T pi = p[i] * decay;
-        T gi = sign * g[i] + l2 * p[i];
-        T mi = m[i] * beta1 + one_minus_beta1 * gi;
-        T vi = v[i] * beta2 + one_minus_beta2 * gi * gi;
-        T vmaxi = std::max(vmax[i], vi);
-        m[i] = mi;
-        v[i] = vi;
-        vmax[i] = vmaxi;
-        p[i] = pi + neg_step * (mi / (std::sqrt(vmaxi) / bc2_sqrt + eps));
-      }
-    }
+    // Pass 1: the moments (and their running maximum); the root is of v or vmax.
+    auto moments = [&](int64_t i) {
+      T gi = sign * g[i] + l2 * p[i];
+      T mi = m[i] * beta1 + one_minus_beta1 * gi;
+      T vi = v[i] * beta2 + one_minus_beta2 * gi * gi;
+      m[i] = mi;
+      v[i] = vi;
+      if (vmax == nullptr) return vi;
+      T vmaxi = std::max(vmax[i], vi);
+      vmax[i] = vmaxi;
+      return vmaxi;
+    };
+    auto parameter = [&](int64_t i, T root) { p[i] = p[i] * decay + neg_step * (m[i] / (root / bc2_sqrt + eps)); };
+    in_blocks_with_sqrt<T>(begin, end, moments, parameter);
   });
 }
 
@@ -215,26 +223,28 @@ void Rule<RMSpropOptions>::update(const Tensor& param, const Tensor& grad, Param
     T* __restrict b = momentum_buffer.defined() ? ptr<T>(momentum_buffer) : nullptr;
     const T lr = o.lr, wd = o.weight_decay, alpha = o.alpha, one_minus_alpha = 1 - o.alpha, eps = o.eps;
     const T momentum = o.momentum, sign = o.maximize ? T(-1) : T(1);
-    for (int64_t i = begin; i < end; ++i) {
+    // Pass 1: the averages; the root is of s - a^2 (centered) or s.
+    auto averages = [&](int64_t i) {
       T gi = sign * g[i] + wd * p[i];
       T si = s[i] * alpha + one_minus_alpha * gi * gi;
       s[i] = si;
-      T avg;
-      if (a != nullptr) {
-        T ai = a[i] * alpha + one_minus_alpha * gi;
-        a[i] = ai;
-        avg = std::sqrt(si + T(-1) * ai * ai) + eps;
-      } else {
-        avg = std::sqrt(si) + eps;
-      }
-      if (b != nullptr) {
-        T bi = b[i] * momentum + gi / avg;
-        b[i] = bi;
-        p[i] = p[i] + -lr * bi;
-      } else {
+      if (a == nullptr) return si;
+      T ai = a[i] * alpha + one_minus_alpha * gi;
+      a[i] = ai;
+      return si + T(-1) * ai * ai;
+    };
+    auto parameter = [&](int64_t i, T root) {
+      T gi = sign * g[i] + wd * p[i];
+      T avg = root + eps;
+      if (b == nullptr) {
         p[i] = p[i] + -lr * (gi / avg);
+        return;
       }
-    }
+      T bi = b[i] * momentum + gi / avg;
+      b[i] = bi;
+      p[i] = p[i] + -lr * bi;
+    };
+    in_blocks_with_sqrt<T>(begin, end, averages, parameter);
   });
 }
 
@@ -251,12 +261,17 @@ void Rule<AdagradOptions>::update(const Tensor& param, const Tensor& grad, Param
     const T* __restrict g = ptr<T>(grad);
     T* __restrict s = ptr<T>(sum);
     const T wd = o.weight_decay, eps = o.eps, neg_clr = -clr, sign = o.maximize ? T(-1) : T(1);
-    for (int64_t i = begin; i < end; ++i) {
+    auto accumulate = [&](int64_t i) {
       T gi = sign * g[i] + wd * p[i];
       T si = s[i] + gi * gi;
       s[i] = si;
-      p[i] = p[i] + neg_clr * (gi / (std::sqrt(si) + eps));
-    }
+      return si;
+    };
+    auto parameter = [&](int64_t i, T root) {
+      T gi = sign * g[i] + wd * p[i];
+      p[i] = p[i] + neg_clr * (gi / (root + eps));
+    };
+    in_blocks_with_sqrt<T>(begin, end, accumulate, parameter);
   });
 }
 

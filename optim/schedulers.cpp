@@ -12,7 +12,10 @@ namespace {
 
 std::string format_list(const std::vector<double>& values) {
   std::string out;
-  for (size_t i = 0; i < values.size(); ++i) out += (i > 0 ? "," : "") + format_double(values[i]);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += format_double(values[i]);
+  }
   return out;
 }
 
