@@ -555,6 +555,10 @@ void SequentialLR::step() {
   last_lrs_ = scheduler.get_last_lr();
 }
 
+void SequentialLR::step_to(int64_t epoch) {
+  throw ValueError(fmt::format("SequentialLR: step_to({}) is not supported; call step()", epoch));
+}
+
 std::vector<double> SequentialLR::chained_lrs() { return group_lrs(); }
 
 StateDict SequentialLR::state_dict() const {
@@ -577,6 +581,10 @@ void ChainedScheduler::step() {
   ++last_epoch_;
   for (const auto& scheduler : schedulers_) scheduler->step();
   last_lrs_ = group_lrs();
+}
+
+void ChainedScheduler::step_to(int64_t epoch) {
+  throw ValueError(fmt::format("ChainedScheduler: step_to({}) is not supported; call step()", epoch));
 }
 
 std::vector<double> ChainedScheduler::chained_lrs() { return group_lrs(); }

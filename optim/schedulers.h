@@ -39,7 +39,8 @@ class LRScheduler {
   virtual void load_state_dict(const StateDict& dict);
 
  protected:
-  // The lrs at last_epoch_ from the groups' current lrs (PyTorch's get_lr()).
+  // The lrs at last_epoch_ from the groups' current lrs (PyTorch's get_lr()). SequentialLR and
+  // ChainedScheduler leave the lrs to their nested schedules: theirs are the groups' lrs as they are.
   virtual std::vector<double> chained_lrs() = 0;
   // The lrs at last_epoch_ from the base lrs alone, when the schedule has such a form.
   virtual std::optional<std::vector<double>> closed_form_lrs() { return std::nullopt; }
@@ -265,6 +266,7 @@ class SequentialLR : public LRScheduler {
   SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                std::vector<int64_t> milestones);
   void step() override;
+  void step_to(int64_t epoch) override;  // throws: the nested schedules are stepped, not jumped
   StateDict state_dict() const override;
   void load_state_dict(const StateDict& dict) override;
 
@@ -281,6 +283,7 @@ class ChainedScheduler : public LRScheduler {
  public:
   explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);
   void step() override;
+  void step_to(int64_t epoch) override;  // throws: the nested schedules are stepped, not jumped
   StateDict state_dict() const override;
   void load_state_dict(const StateDict& dict) override;
 

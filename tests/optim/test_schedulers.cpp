@@ -191,6 +191,8 @@ TEST(OptimSchedulers, BadArgumentsThrowNamingTheOption) {
   one_cycle.step();
   one_cycle.step();
   EXPECT_TRUE(throws_with<ValueError>([&] { one_cycle.step(); }, {"OneCycleLR", "total_steps is 2"}));
+  std::shared_ptr<LRScheduler> sequential = cases().at("sequential").make(*setup.optimizer);
+  EXPECT_TRUE(throws_with<ValueError>([&] { sequential->step_to(3); }, {"SequentialLR", "step_to(3)"}));
 }
 
 // A schedule and its optimizer restored mid-run into fresh ones continue with the same lrs.
