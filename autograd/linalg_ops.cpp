@@ -43,11 +43,13 @@ ProductGrads matmul_grads(const Tensor& grad, const Dims& a_shape, const Dims& b
     out.a = sum_to(ga, a_shape);
   }
   if (need_b) {
-    const int64_t k = a_shape.back(), n = g.size(-1);
     if (b_shape.size() == 2 && a_shape.size() > 2) {
       // b shared by every batch entry (a linear layer on [B, T, K]): one tall product
       // dB [K, N] = A^T [K, B*T] @ dC [B*T, N] instead of a batch of products summed afterwards.
-      out.b = mm(transposed(reshape(a, {-1, k})), reshape(g, {-1, n}));
+      Dims leading = a_shape;
+      leading.resize(leading.size() - 1);
+      const int64_t rows = leading.product();  // NOTE: not -1 in reshape: K or N may be 0
+      out.b = mm(transposed(reshape(a, {rows, a_shape.back()})), reshape(g, {rows, g.size(-1)}));
     } else {
       // dB [..., K, N] = A^T [..., K, M] @ dC [..., M, N]
       Tensor a_t = a_vector ? unsqueeze(a, 1) : transposed(a);

@@ -100,6 +100,14 @@ TEST(LinalgGradValues, AddmmScalesEachGradient) {
   EXPECT_TRUE(testing::tensors_close(b.grad(), f64({2, 2, 3, 3}, {2, 2})));  // alpha * column sums of a
 }
 
+TEST(LinalgGradValues, AnEmptyInnerDimensionGivesEmptyGradients) {
+  Tensor a = core::zeros({2, 3, 0}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor b = core::zeros({0, 2}, {.dtype = kFloat64, .requires_grad = true});
+  sum(matmul(a, b)).backward();
+  EXPECT_EQ(a.grad().sizes(), a.sizes());
+  EXPECT_EQ(b.grad().sizes(), b.sizes());
+}
+
 TEST(LinalgGradValues, NodesAreNamedAfterTheirOp) {
   Tensor m = core::ones({2, 2}, {.requires_grad = true});
   Tensor v = core::ones({2}, {.requires_grad = true});
