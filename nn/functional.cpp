@@ -1,5 +1,5 @@
 // nn::functional::linear and dropout, composed from the differentiable ops (so their gradients
-// come from matmul, add and mul).
+// come from addmm/matmul, add and mul).
 #include "nn/functional.h"
 
 namespace descent::nn::functional {
@@ -11,12 +11,13 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check<ShapeError>(x.dim() >= 1 && x.size(-1) == weight.size(1),
                     "linear: input {} with weight {}: the input's last dim must be in_features = {}", x.sizes(),
                     weight.sizes(), weight.size(1));
-  Tensor y = matmul(x, weight.t());
-  if (!bias.defined()) return y;
+  if (!bias.defined()) return matmul(x, weight.t());
   check<ShapeError>(bias.dim() == 1 && bias.size(0) == weight.size(0),
                     "linear: bias of shape {} for weight {}: expected [{}]", bias.sizes(), weight.sizes(),
                     weight.size(0));
-  return y + bias;
+  // A batch of rows: one GEMM that starts from the broadcast bias (weight^T passed as a flag).
+  if (x.dim() == 2) return addmm(bias, x, weight.t());
+  return matmul(x, weight.t()) + bias;
 }
 
 Tensor dropout(const Tensor& x, double p, bool training, Generator* generator) {

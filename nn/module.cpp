@@ -63,6 +63,7 @@ void Module::take_registry_from(Module& other, const char* op) {
   }
   check(other.referencing_parents_.empty(),
         "{}: cannot move out of a {} that a parent module holds by reference", op, other.type_name());
+  detach_from_children();  // the registry being replaced (empty in a move constructor)
   parameters_ = std::move(other.parameters_);
   buffers_ = std::move(other.buffers_);
   non_persistent_buffers_ = std::move(other.non_persistent_buffers_);
@@ -80,7 +81,6 @@ Module& Module::operator=(Module&& other) {
   if (this == &other) return *this;
   // The registry is replaced; parents holding *this by reference keep pointing at it, which
   // stays valid (fc1 = nn::Linear(3, 4) replaces a member layer).
-  detach_from_children();
   take_registry_from(other, "Module (move assignment)");
   return *this;
 }
