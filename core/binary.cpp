@@ -394,8 +394,22 @@ void for_each_loop(const Kernel& kernel, const Tensor& out, const Inputs&... inp
 }
 
 // out = f(inputs...) elementwise, with Out and In... the C++ element types.
+// NOTE: small tensors (a loop of one thread) with every operand contiguous and of out's shape,
+// one-element tensors above all, skip the loop planning: for them the planning of
+// ElementwiseLoop and parallel_for cost more than the arithmetic.
 template <typename Out, typename... In, typename F, typename... Inputs>
 void apply(const F& f, const Tensor& out, const Inputs&... inputs) {
+  const int64_t n = out.numel();
+  if (n <= kElementwiseGrain && out.is_contiguous() && ((inputs.numel() == n && inputs.is_contiguous()) && ...)) {
+    Out* result = static_cast<Out*>(out.raw_data());
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      using InputTypes = std::tuple<In...>;
+      const std::tuple<const std::tuple_element_t<I, InputTypes>*...> sources = {
+          static_cast<const std::tuple_element_t<I, InputTypes>*>(inputs.raw_data())...};
+      for (int64_t i = 0; i < n; ++i) result[i] = f(std::get<I>(sources)[i]...);
+    }(std::index_sequence_for<Inputs...>{});
+    return;
+  }
   for_each_loop([&](const ElementwiseLoop& loop) { map_elementwise<Out, In...>(loop, f); }, out, inputs...);
 }
 
