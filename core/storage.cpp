@@ -1,4 +1,5 @@
-// Storage allocation, the per-thread cache of small blocks, and the process-wide live counters.
+// Storage allocation, the per-thread cache of small blocks, and the live counters (per thread,
+// summed by memory_stats).
 #include "core/storage.h"
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <atomic>
 #include <bit>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 #include <vector>
 
@@ -23,10 +25,68 @@
 namespace descent {
 
 namespace {
-std::atomic<int64_t> g_live_tensors{0};
-std::atomic<int64_t> g_live_storages{0};
-std::atomic<int64_t> g_storage_bytes{0};
-std::atomic<int64_t> g_cached_bytes{0};
+
+// ---- live counters ----
+//
+// NOTE: every tensor and storage changes these, several times per op, and a locked
+// read-modify-write of a shared atomic costs more than much of a tiny op's bookkeeping. So each
+// thread counts in its own slots (one writer: a plain load and store), memory_stats() sums the
+// slots of all threads under a mutex, and a thread that ends folds its counts into the retired
+// totals. A count can go negative on one thread (a storage allocated on one, freed on another);
+// the sum is exact.
+enum Counter { kTensors, kStorages, kStorageBytes, kCachedBytes, kCounters };
+using Counts = std::array<std::atomic<int64_t>, kCounters>;
+
+class ThreadCounters;
+struct CounterRegistry {
+  std::mutex mutex;
+  std::vector<const ThreadCounters*> threads;
+  Counts retired{};  // of ended threads, and changes made while a thread's slots are gone
+};
+// Never destroyed: storages may still be freed while static objects are being destroyed.
+CounterRegistry& registry() {
+  static CounterRegistry* instance = new CounterRegistry();
+  return *instance;
+}
+
+class ThreadCounters {
+ public:
+  ThreadCounters() {
+    std::lock_guard lock(registry().mutex);
+    registry().threads.push_back(this);
+    alive() = true;
+  }
+  ~ThreadCounters() {
+    std::lock_guard lock(registry().mutex);
+    for (int c = 0; c < kCounters; ++c) registry().retired[c].fetch_add(get(Counter(c)), std::memory_order_relaxed);
+    std::erase(registry().threads, this);
+    alive() = false;
+  }
+  ThreadCounters(const ThreadCounters&) = delete;
+  ThreadCounters& operator=(const ThreadCounters&) = delete;
+
+  // Trivially destructible, so it outlives the slots at thread exit.
+  static bool& alive() {
+    thread_local bool flag = false;
+    return flag;
+  }
+  void add(Counter c, int64_t delta) {
+    values_[c].store(values_[c].load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
+  int64_t get(Counter c) const { return values_[c].load(std::memory_order_relaxed); }
+
+ private:
+  Counts values_{};
+};
+
+void count(Counter c, int64_t delta) {
+  thread_local ThreadCounters counters;
+  if (ThreadCounters::alive()) {
+    counters.add(c, delta);
+  } else {
+    registry().retired[c].fetch_add(delta, std::memory_order_relaxed);
+  }
+}
 
 // ---- the small-block cache ----
 //
@@ -81,7 +141,7 @@ class BlockCache {
     if (list.empty()) return nullptr;
     void* data = list.back();
     list.pop_back();
-    g_cached_bytes.fetch_sub(class_bytes(size_class), std::memory_order_relaxed);
+    count(kCachedBytes, -class_bytes(size_class));
     DESCENT_UNPOISON(data, class_bytes(size_class));
     return data;
   }
@@ -91,7 +151,7 @@ class BlockCache {
     std::vector<void*>& list = lists_[size_class];
     if (static_cast<int64_t>(list.size() + 1) * class_bytes(size_class) > kCachedBytesPerClass) return false;
     list.push_back(data);
-    g_cached_bytes.fetch_add(class_bytes(size_class), std::memory_order_relaxed);
+    count(kCachedBytes, class_bytes(size_class));
     DESCENT_POISON(data, class_bytes(size_class));
     return true;
   }
@@ -102,7 +162,7 @@ class BlockCache {
         DESCENT_UNPOISON(data, class_bytes(c));
         std::free(data);
       }
-      g_cached_bytes.fetch_sub(static_cast<int64_t>(lists_[c].size()) * class_bytes(c), std::memory_order_relaxed);
+      count(kCachedBytes, -static_cast<int64_t>(lists_[c].size()) * class_bytes(c));
       lists_[c].clear();
     }
   }
@@ -134,10 +194,16 @@ void free_block(void* data, int64_t nbytes) {
 }
 }  // namespace
 
-void detail::count_tensor(int delta) { g_live_tensors.fetch_add(delta, std::memory_order_relaxed); }
+void detail::count_tensor(int delta) { count(kTensors, delta); }
 
 MemoryStats memory_stats() {
-  return {g_live_tensors.load(), g_live_storages.load(), g_storage_bytes.load(), g_cached_bytes.load()};
+  std::array<int64_t, kCounters> sums{};
+  std::lock_guard lock(registry().mutex);
+  for (int c = 0; c < kCounters; ++c) sums[c] = registry().retired[c].load(std::memory_order_relaxed);
+  for (const ThreadCounters* thread : registry().threads) {
+    for (int c = 0; c < kCounters; ++c) sums[c] += thread->get(Counter(c));
+  }
+  return {sums[kTensors], sums[kStorages], sums[kStorageBytes], sums[kCachedBytes]};
 }
 
 void release_cached_memory() {
@@ -146,18 +212,18 @@ void release_cached_memory() {
 
 Storage::Storage(Key, void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned)
     : data_(data), nbytes_(nbytes), deleter_(std::move(deleter)), owned_(owned) {
-  g_live_storages.fetch_add(1, std::memory_order_relaxed);
-  if (owned_) g_storage_bytes.fetch_add(nbytes_, std::memory_order_relaxed);
+  count(kStorages, 1);
+  if (owned_) count(kStorageBytes, nbytes_);
 }
 
 Storage::~Storage() {
   if (owned_) {
     free_block(data_, nbytes_);
-    g_storage_bytes.fetch_sub(nbytes_, std::memory_order_relaxed);
+    count(kStorageBytes, -nbytes_);
   } else if (deleter_) {
     deleter_(data_);
   }
-  g_live_storages.fetch_sub(1, std::memory_order_relaxed);
+  count(kStorages, -1);
 }
 
 std::shared_ptr<Storage> Storage::allocate(int64_t nbytes) {

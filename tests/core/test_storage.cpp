@@ -33,7 +33,7 @@ TEST(Storage, SmallBlocksAreReusedAndCountedExactly) {
   EXPECT_EQ(memory_stats().cached_bytes, 0);
 }
 
-TEST(Storage, LargeBlocksAndEmptyStoragesAreNotCachedAsLarge) {
+TEST(Storage, LargeBlocksBypassTheCacheAndEmptyOnesTakeTheSmallestClass) {
   release_cached_memory();
   { auto large = Storage::allocate(1 << 20); }
   EXPECT_EQ(memory_stats().cached_bytes, 0);
