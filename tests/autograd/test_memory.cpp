@@ -34,13 +34,13 @@ TEST(Memory, TenThousandTrainingStepsKeepLiveCountsFlat) {
     for (Tensor& p : parameters) {
       if (p.grad().defined()) p.grad().zero_();
     }
-    Tensor h = tanh(x * w1 + b1);
-    Tensor loss = sum(square(h * w2 - y));
-    loss.backward();
     {
+      Tensor h = tanh(x * w1 + b1);
+      Tensor loss = sum(square(h * w2 - y));
+      loss.backward();
       autograd::NoGradGuard no_grad;
       for (Tensor& p : parameters) p.sub_(p.grad() * 0.001);
-    }
+    }  // the step's tensors (and its graph) are gone here
     if (step == 100) after_warmup = memory_stats();
   }
   MemoryStats after = memory_stats();
