@@ -3,9 +3,9 @@
 // the gradients that flowed into it, checking what every node returns. Iterative throughout.
 #include "autograd/engine.h"
 
-#include <queue>
-#include <unordered_map>
-#include <unordered_set>
+#include <algorithm>
+#include <cstdint>
+#include <utility>
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
@@ -24,9 +24,6 @@ class GradModeScope {
   bool previous_;
 };
 
-struct LaterFirst {
-  bool operator()(const Node* a, const Node* b) const { return a->sequence_nr() < b->sequence_nr(); }
-};
 
 // The gradient that seeds output i: given, or 1 for a one-element output.
 Tensor seed_gradient(const Tensor& output, const std::vector<Tensor>& grad_outputs, size_t i, const char* op) {
@@ -47,16 +44,23 @@ Tensor seed_gradient(const Tensor& output, const std::vector<Tensor>& grad_outpu
 
 // Checks what `node` returned for its inputs against their recorded metadata.
 void validate_gradients(const Node& node, const std::vector<Tensor>& gradients) {
-  check<Error>(gradients.size() == node.num_inputs(), "backward: {} returned {} gradients for {} inputs",
-               node.name(), gradients.size(), node.num_inputs());
+  // NOTE: node.name() builds a string, so it is called only on failure (this runs per node).
+  if (gradients.size() != node.num_inputs()) {
+    throw Error(fmt::format("backward: {} returned {} gradients for {} inputs", node.name(), gradients.size(),
+                            node.num_inputs()));
+  }
   for (size_t i = 0; i < gradients.size(); ++i) {
     const Tensor& g = gradients[i];
     if (!g.defined() || !node.needs_input_grad(i)) continue;
     const InputMeta& meta = node.input_meta(i);
-    check<ShapeError>(g.sizes() == meta.shape, "backward: {} returned a gradient of shape {} for input {} of shape {}",
-                      node.name(), g.sizes(), i, meta.shape);
-    check<DTypeError>(g.dtype() == meta.dtype, "backward: {} returned a gradient of dtype {} for input {} of dtype {}",
-                      node.name(), g.dtype(), i, meta.dtype);
+    if (g.sizes() != meta.shape) {
+      throw ShapeError(fmt::format("backward: {} returned a gradient of shape {} for input {} of shape {}",
+                                   node.name(), g.sizes(), i, meta.shape));
+    }
+    if (g.dtype() != meta.dtype) {
+      throw DTypeError(fmt::format("backward: {} returned a gradient of dtype {} for input {} of dtype {}",
+                                   node.name(), g.dtype(), i, meta.dtype));
+    }
     if (anomaly_mode_enabled()) {
       bool finite = core::all(core::isfinite(g)).item<bool>();
       check<Error>(finite, "anomaly: {} returned NaN or Inf in the gradient for input {} (shape {}); it was created by {}",
@@ -80,83 +84,157 @@ struct CaptureTarget {
   uint32_t input_nr;
 };
 
+// What one backward pass knows about a node reachable from its roots.
+struct NodeState {
+  Node* node = nullptr;
+  uint64_t sequence_nr = 0;
+  int dependencies = 0;        // edges from nodes that have not run yet
+  bool queued = false;         // a root already put on the ready queue
+  bool target = false;         // grad(): a node whose incoming gradient is captured
+  bool visited = false;        // grad(): seen by the post-order walk
+  bool needed = false;         // grad(): a target or leads to one
+  std::vector<Tensor> buffer;  // the gradients flowing into its outputs, sized on first use
+};
+
+// The states of the reachable nodes, found by node address through an open-addressing table
+// (linear probing, at most half full): one lookup is a hash and a probe or two, and a pass
+// allocates a few arrays instead of a hash-map entry per node.
+class NodeTable {
+ public:
+  static constexpr uint32_t kAbsent = UINT32_MAX;
+
+  NodeTable() : slots_(kInitialSlots, kEmpty) {}
+
+  // The index of node's state, added if new; whether it was added.
+  std::pair<uint32_t, bool> insert(Node* node) {
+    size_t slot = probe(node);
+    if (slots_[slot] != kEmpty) return {slots_[slot], false};
+    uint32_t index = static_cast<uint32_t>(states_.size());
+    NodeState& state = states_.emplace_back();
+    state.node = node;
+    state.sequence_nr = node->sequence_nr();
+    slots_[slot] = index;
+    if (2 * states_.size() > slots_.size()) grow();
+    return {index, true};
+  }
+  uint32_t find(Node* node) const {
+    uint32_t index = slots_[probe(node)];
+    return index == kEmpty ? kAbsent : index;
+  }
+  NodeState& operator[](uint32_t index) { return states_[index]; }
+  NodeState& at(Node* node) { return states_[find(node)]; }  // node must be in the table
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  static constexpr size_t kInitialSlots = 64;
+
+  // The slot holding node, or the empty slot where it would go.
+  size_t probe(Node* node) const {
+    // Fibonacci hashing of the address (nodes are at least 16-byte aligned).
+    size_t mask = slots_.size() - 1;
+    size_t slot = static_cast<size_t>((reinterpret_cast<uintptr_t>(node) >> 4) * 0x9E3779B97F4A7C15ull) & mask;
+    while (slots_[slot] != kEmpty && states_[slots_[slot]].node != node) slot = (slot + 1) & mask;
+    return slot;
+  }
+  void grow() {
+    slots_.assign(2 * slots_.size(), kEmpty);
+    for (uint32_t index = 0; index < states_.size(); ++index) slots_[probe(states_[index].node)] = index;
+  }
+
+  std::vector<uint32_t> slots_;  // state indices, kEmpty where free; a power of two long
+  std::vector<NodeState> states_;
+};
+
 // Runs the graph below `roots`. With `captures`, stores the gradient flowing into each target
 // instead of accumulating into leaves, and runs only the nodes that lead to a target.
 void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradients, bool keep_graph,
                bool create_graph, const std::vector<CaptureTarget>* captures, std::vector<Tensor>* captured,
                std::vector<bool>* reached) {
   // 1. Dependencies: how many edges lead into each reachable node.
-  std::unordered_map<Node*, int> dependencies;
+  NodeTable table;
   {
-    std::vector<Node*> stack;
-    std::unordered_set<Node*> seen;
+    std::vector<uint32_t> stack;
     for (const Edge& root : roots) {
-      if (seen.insert(root.node.get()).second) stack.push_back(root.node.get());
+      auto [index, added] = table.insert(root.node.get());
+      if (added) stack.push_back(index);
     }
     while (!stack.empty()) {
-      Node* node = stack.back();
+      Node* node = table[stack.back()].node;
       stack.pop_back();
       for (const Edge& edge : node->next_edges()) {
         if (!edge.valid()) continue;
-        ++dependencies[edge.node.get()];
-        if (seen.insert(edge.node.get()).second) stack.push_back(edge.node.get());
+        auto [index, added] = table.insert(edge.node.get());
+        ++table[index].dependencies;
+        if (added) stack.push_back(index);
       }
     }
   }
 
   // 2. With captures: a node is needed if it is a target or leads to one. A post-order walk
   // (inputs before their consumers) decides each node after all of its inputs.
-  std::unordered_set<Node*> needed;
   if (captures != nullptr) {
-    std::unordered_set<Node*> targets;
     for (size_t k = 0; k < captures->size(); ++k) {
-      Node* target = (*captures)[k].node;
-      targets.insert(target);
-      (*reached)[k] = dependencies.count(target) > 0 ||
-                      std::any_of(roots.begin(), roots.end(), [&](const Edge& r) { return r.node.get() == target; });
+      uint32_t index = table.find((*captures)[k].node);
+      (*reached)[k] = index != NodeTable::kAbsent;
+      if (index != NodeTable::kAbsent) table[index].target = true;
     }
-    std::unordered_set<Node*> visited;
-    std::vector<std::pair<Node*, size_t>> stack;  // node, next edge to look at
+    std::vector<std::pair<uint32_t, size_t>> stack;  // node state, next edge to look at
     for (const Edge& root : roots) {
-      if (visited.insert(root.node.get()).second) stack.push_back({root.node.get(), 0});
+      uint32_t root_index = table.find(root.node.get());
+      if (table[root_index].visited) continue;
+      table[root_index].visited = true;
+      stack.push_back({root_index, 0});
       while (!stack.empty()) {
-        auto& [node, edge_index] = stack.back();
+        auto& [index, edge_index] = stack.back();
+        Node* node = table[index].node;
         if (edge_index < node->num_inputs()) {
           const Edge& edge = node->next_edge(edge_index++);
-          if (edge.valid() && visited.insert(edge.node.get()).second) stack.push_back({edge.node.get(), 0});
+          if (!edge.valid()) continue;
+          NodeState& next = table.at(edge.node.get());
+          if (!next.visited) {
+            next.visited = true;
+            stack.push_back({table.find(edge.node.get()), 0});
+          }
           continue;
         }
-        bool leads = targets.count(node) > 0;
-        for (const Edge& edge : node->next_edges()) leads = leads || (edge.valid() && needed.count(edge.node.get()));
-        if (leads) needed.insert(node);
+        bool leads = table[index].target;
+        for (const Edge& edge : node->next_edges()) leads = leads || (edge.valid() && table.at(edge.node.get()).needed);
+        table[index].needed = leads;
         stack.pop_back();
       }
     }
   }
 
-  // 3. Seed the roots and run nodes as their dependencies reach zero.
-  std::unordered_map<Node*, std::vector<Tensor>> buffers;
-  auto buffer_of = [&](Node* node) -> std::vector<Tensor>& {
-    auto [it, inserted] = buffers.try_emplace(node);
-    if (inserted) it->second.resize(node->num_outputs());
-    return it->second;
+  // 3. Seed the roots and run nodes as their dependencies reach zero, latest-created first.
+  auto buffer_of = [&](uint32_t index) -> std::vector<Tensor>& {
+    NodeState& state = table[index];
+    if (state.buffer.empty()) state.buffer.resize(state.node->num_outputs());
+    return state.buffer;
   };
-  std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
-  std::unordered_set<Node*> queued_roots;
+  std::vector<std::pair<uint64_t, uint32_t>> ready;  // a max-heap of (sequence number, state)
+  auto push_ready = [&](uint32_t index) {
+    ready.push_back({table[index].sequence_nr, index});
+    std::push_heap(ready.begin(), ready.end());
+  };
   for (size_t i = 0; i < roots.size(); ++i) {
-    accumulate(buffer_of(roots[i].node.get())[roots[i].input_nr], std::move(root_gradients[i]));
+    accumulate(buffer_of(table.find(roots[i].node.get()))[roots[i].input_nr], std::move(root_gradients[i]));
   }
   for (const Edge& root : roots) {
-    Node* node = root.node.get();
-    if (dependencies[node] == 0 && queued_roots.insert(node).second) ready.push(node);
+    uint32_t index = table.find(root.node.get());
+    if (table[index].dependencies == 0 && !table[index].queued) {
+      table[index].queued = true;
+      push_ready(index);
+    }
   }
 
   GradModeScope mode(create_graph);
   while (!ready.empty()) {
-    Node* node = ready.top();
-    ready.pop();
-    std::vector<Tensor> grads = std::move(buffer_of(node));
-    buffers.erase(node);
+    std::pop_heap(ready.begin(), ready.end());
+    uint32_t index = ready.back().second;
+    ready.pop_back();
+    Node* node = table[index].node;
+    std::vector<Tensor> grads = std::move(buffer_of(index));
+    table[index].buffer = std::vector<Tensor>();
     node->run_pre_hooks(grads);
 
     bool run = true;
@@ -165,7 +243,7 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
         if ((*captures)[k].node == node) (*captured)[k] = grads[(*captures)[k].input_nr];
       }
       // grad() never touches .grad: leaves' accumulators are targets, not work.
-      run = needed.count(node) > 0 && dynamic_cast<AccumulateGrad*>(node) == nullptr;
+      run = table[index].needed && dynamic_cast<AccumulateGrad*>(node) == nullptr;
     }
     run = run && std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
 
@@ -181,11 +259,11 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
     for (size_t i = 0; i < node->num_inputs(); ++i) {
       const Edge& edge = node->next_edge(i);
       if (!edge.valid()) continue;
-      Node* next = edge.node.get();
+      uint32_t next = table.find(edge.node.get());
       if (i < gradients.size() && gradients[i].defined()) {
         accumulate(buffer_of(next)[edge.input_nr], std::move(gradients[i]));
       }
-      if (--dependencies[next] == 0) ready.push(next);
+      if (--table[next].dependencies == 0) push_ready(next);
     }
   }
 }

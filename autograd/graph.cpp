@@ -49,8 +49,18 @@ uint64_t Node::next_sequence_nr() {
 }
 
 void Node::set_next_edges(std::vector<Edge> edges, std::vector<InputMeta> metas) {
-  next_edges_ = std::move(edges);
-  input_meta_ = std::move(metas);
+  if (edges.size() != metas.size()) {
+    throw Error(fmt::format("{}: {} edges with metadata for {} inputs", name(), edges.size(), metas.size()));
+  }
+  for (Edge& edge : next_edges_) release_node(edge.node);
+  next_edges_.clear();
+  input_meta_.clear();
+  for (size_t i = 0; i < edges.size(); ++i) add_next_edge(std::move(edges[i]), std::move(metas[i]));
+}
+
+void Node::add_next_edge(Edge edge, InputMeta meta) {
+  next_edges_.push_back(std::move(edge));
+  input_meta_.push_back(std::move(meta));
 }
 
 bool Node::remove_pre_hook(int id) {
@@ -71,16 +81,12 @@ void Node::run_pre_hooks(std::vector<Tensor>& grads) const {
 
 // ---- the autograd slot ----
 
+// NOTE: dropping the last tensor of a long chain must not recurse through its nodes.
+AutogradMeta::~AutogradMeta() { release_node(grad_fn); }
+
 AutogradMeta& autograd_meta(const Tensor& t) {
   auto& slot = t.impl()->autograd;
-  if (!slot) {
-    // NOTE: the deleter hands grad_fn to release_node, so that dropping the last tensor of a
-    // long chain does not recurse.
-    slot = std::shared_ptr<AutogradMeta>(new AutogradMeta(), [](AutogradMeta* meta) {
-      release_node(meta->grad_fn);
-      delete meta;
-    });
-  }
+  if (!slot) slot = std::make_shared<AutogradMeta>();
   return *slot;
 }
 
@@ -155,15 +161,18 @@ void SavedTensor::reset() {
 }
 
 Tensor SavedTensor::unpack(const Node& owner) const {
-  check<Error>(!was_released_,
-               "{}: trying to backward through the graph a second time (its saved tensors were freed "
-               "after the first backward); pass retain_graph = true to the first backward",
-               owner.name());
+  // NOTE: owner.name() builds a string, so it is called only on failure (this runs per unpack).
+  if (was_released_) {
+    throw Error(fmt::format("{}: trying to backward through the graph a second time (its saved tensors were freed "
+                            "after the first backward); pass retain_graph = true to the first backward",
+                            owner.name()));
+  }
   if (!data_.defined()) return Tensor();
-  check<Error>(data_.version() == saved_version_,
-               "{}: a tensor saved by {} was modified in place (version {}, saved at version {}); "
-               "compute it out of place, or clone it before the in-place op",
-               owner.name(), owner.name(), data_.version(), saved_version_);
+  if (data_.version() != saved_version_) {
+    throw Error(fmt::format("{}: a tensor saved by {} was modified in place (version {}, saved at version {}); "
+                            "compute it out of place, or clone it before the in-place op",
+                            owner.name(), owner.name(), data_.version(), saved_version_));
+  }
   if (is_leaf_ || !grad_mode_enabled()) return data_;
   // Under create_graph, the unpacked tensor stands where the saved one was in the graph.
   std::shared_ptr<Node> grad_fn = is_output_ ? weak_grad_fn_.lock() : grad_fn_;

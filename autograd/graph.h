@@ -5,9 +5,12 @@
 // records its node beside its backward).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +35,46 @@ struct InputMeta {
   DType dtype = kFloat32;
 };
 
+// A vector whose first N elements live inside the object: a node of up to N inputs (nearly all
+// of them) keeps its edges and their metadata without a heap allocation of its own.
+template <typename T, size_t N>
+class InlineVector {
+ public:
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T* data() { return size_ <= N ? inline_.data() : heap_.data(); }
+  const T* data() const { return size_ <= N ? inline_.data() : heap_.data(); }
+  T& operator[](size_t i) { return data()[i]; }
+  const T& operator[](size_t i) const { return data()[i]; }
+  T* begin() { return data(); }
+  T* end() { return data() + size_; }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + size_; }
+
+  void push_back(T value) {
+    if (size_ < N) {
+      inline_[size_++] = std::move(value);
+      return;
+    }
+    if (size_ == N) {  // spill: from now on all elements live on the heap
+      heap_.reserve(2 * N);
+      for (T& x : inline_) heap_.push_back(std::exchange(x, T()));
+    }
+    heap_.push_back(std::move(value));
+    ++size_;
+  }
+  void clear() {
+    for (size_t i = 0; i < std::min(size_, N); ++i) inline_[i] = T();
+    heap_.clear();
+    size_ = 0;
+  }
+
+ private:
+  std::array<T, N> inline_{};
+  std::vector<T> heap_;
+  size_t size_ = 0;
+};
+
 // A hook on a tensor's gradient: returns a replacement, or an undefined Tensor to keep it.
 using GradHook = std::function<Tensor(const Tensor&)>;
 // Runs after a leaf's .grad was updated; receives the leaf.
@@ -52,7 +95,7 @@ class Node {
   // Frees what was saved for backward; called after a backward without retain_graph.
   virtual void release_saved() {}
 
-  const std::vector<Edge>& next_edges() const { return next_edges_; }
+  std::span<const Edge> next_edges() const { return {next_edges_.data(), next_edges_.size()}; }
   const Edge& next_edge(size_t i) const { return next_edges_[i]; }
   size_t num_inputs() const { return next_edges_.size(); }
   const InputMeta& input_meta(size_t i) const { return input_meta_[i]; }
@@ -74,6 +117,7 @@ class Node {
 
   // Used when recording: the inputs' edges and metadata, the number of outputs.
   void set_next_edges(std::vector<Edge> edges, std::vector<InputMeta> metas);
+  void add_next_edge(Edge edge, InputMeta meta);
   void set_num_outputs(uint32_t n) { num_outputs_ = n; }
   void set_forward_context(std::string context) { forward_context_ = std::move(context); }
   void mark_released() { released_ = true; }
@@ -84,8 +128,9 @@ class Node {
     int id;
     GradHook hook;
   };
-  std::vector<Edge> next_edges_;
-  std::vector<InputMeta> input_meta_;
+  static constexpr size_t kInlineInputs = 2;
+  InlineVector<Edge, kInlineInputs> next_edges_;
+  InlineVector<InputMeta, kInlineInputs> input_meta_;
   std::vector<PreHook> pre_hooks_;
   uint32_t num_outputs_ = 1;
   uint64_t sequence_nr_ = next_sequence_nr();
@@ -97,6 +142,11 @@ class Node {
 
 // The autograd slot of a TensorImpl (created on first need).
 struct AutogradMeta {
+  AutogradMeta() = default;
+  AutogradMeta(const AutogradMeta&) = delete;
+  AutogradMeta& operator=(const AutogradMeta&) = delete;
+  ~AutogradMeta();  // NOTE: hands grad_fn to the non-recursive release (see graph.cpp)
+
   Tensor grad;                           // accumulated gradient (leaves, and non-leaves that retain it)
   std::shared_ptr<Node> grad_fn;         // null for leaves
   uint32_t output_nr = 0;                // which output of grad_fn this tensor is
@@ -132,6 +182,9 @@ class AccumulateGrad : public Node {
 // A tensor saved for backward. Remembers the storage version at save time: unpacking after an
 // in-place change throws, naming the node. An op's own output is saved without a strong
 // reference to its node (that would be a cycle).
+// NOTE: a saved non-leaf is a detached view, never the tensor itself: an in-place op moves the
+// history of its out-of-place result onto self (rebase_in_place), and a node that saved self
+// itself would then own self, which owns the node again.
 class SavedTensor {
  public:
   SavedTensor() = default;

@@ -7,20 +7,15 @@ namespace descent::autograd {
 
 void detail::connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
                      std::span<const Tensor> inputs) {
-  std::vector<Edge> edges;
-  std::vector<InputMeta> metas;
-  edges.reserve(inputs.size());
-  metas.reserve(inputs.size());
   for (const Tensor& in : inputs) {
-    edges.push_back(gradient_edge(in));
-    metas.push_back(in.defined() ? InputMeta{in.sizes(), in.dtype()} : InputMeta{});
+    node.add_next_edge(gradient_edge(in), in.defined() ? InputMeta{in.sizes(), in.dtype()} : InputMeta{});
   }
-  node.set_next_edges(std::move(edges), std::move(metas));
   node.set_num_outputs(static_cast<uint32_t>(outputs.size()));
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor& out = outputs[k];
-    check<DTypeError>(out.is_floating_point(), "{}: output {} of dtype {} cannot require grad", node.name(), k,
-                      out.dtype());
+    if (!out.is_floating_point()) {  // node.name() builds a string: only on failure
+      throw DTypeError(fmt::format("{}: output {} of dtype {} cannot require grad", node.name(), k, out.dtype()));
+    }
     out.impl()->requires_grad = true;
     AutogradMeta& meta = autograd_meta(out);
     meta.grad_fn = owner;

@@ -394,17 +394,40 @@ void for_each_loop(const Kernel& kernel, const Tensor& out, const Inputs&... inp
 }
 
 // out = f(inputs...) elementwise, with Out and In... the C++ element types.
+// NOTE: small tensors (a loop of one thread) with every operand contiguous and of out's shape,
+// one-element tensors above all, skip the loop planning: for them the planning of
+// ElementwiseLoop and parallel_for cost more than the arithmetic.
 template <typename Out, typename... In, typename F, typename... Inputs>
 void apply(const F& f, const Tensor& out, const Inputs&... inputs) {
+  const int64_t n = out.numel();
+  if (n <= kElementwiseGrain && out.is_contiguous() && ((inputs.numel() == n && inputs.is_contiguous()) && ...)) {
+    Out* result = static_cast<Out*>(out.raw_data());
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      using InputTypes = std::tuple<In...>;
+      const std::tuple<const std::tuple_element_t<I, InputTypes>*...> sources = {
+          static_cast<const std::tuple_element_t<I, InputTypes>*>(inputs.raw_data())...};
+      for (int64_t i = 0; i < n; ++i) result[i] = f(std::get<I>(sources)[i]...);
+    }(std::index_sequence_for<Inputs...>{});
+    return;
+  }
   for_each_loop([&](const ElementwiseLoop& loop) { map_elementwise<Out, In...>(loop, f); }, out, inputs...);
+}
+
+// `t` in `dtype`: t itself when it already is (no handle copied: this runs for every op), else
+// its conversion, kept in `converted`.
+const Tensor& in_dtype(const Tensor& t, DType dtype, Tensor& converted) {
+  if (t.dtype() == dtype) return t;
+  converted = to(t, dtype);
+  return converted;
 }
 
 // a op b: both broadcast, converted to `compute`, the result's dtype that of f's return type.
 template <typename Types = AllTypes, typename Family>
 Tensor binary(const char* op, const Tensor& a, const Tensor& b, DType compute, const Family& family) {
   Dims shape = broadcast_shapes(a.sizes(), b.sizes(), op);
-  Tensor x = to(a, compute);
-  Tensor y = to(b, compute);
+  Tensor converted_a, converted_b;
+  const Tensor& x = in_dtype(a, compute, converted_a);
+  const Tensor& y = in_dtype(b, compute, converted_b);
   return dispatch<Types>(compute, op, [&]<typename T>() {
     auto f = family.template operator()<T>();
     using Out = decltype(f(T{}, T{}));
@@ -420,7 +443,8 @@ enum class ScalarSide { Left, Right };
 // t op s (or s op t): a one-input loop with the scalar, converted to `compute`, held in f.
 template <typename Types = AllTypes, typename Family>
 Tensor binary(const char* op, const Tensor& t, const Scalar& s, ScalarSide side, DType compute, const Family& family) {
-  Tensor x = to(t, compute);
+  Tensor converted;
+  const Tensor& x = in_dtype(t, compute, converted);
   return dispatch<Types>(compute, op, [&]<typename T>() {
     auto f = family.template operator()<T>();
     using Out = decltype(f(T{}, T{}));

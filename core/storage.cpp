@@ -1,56 +1,244 @@
-// Storage allocation and the process-wide live counters.
+// Storage allocation, the per-thread cache of small blocks, and the live counters (per thread,
+// summed by memory_stats).
 #include "core/storage.h"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <vector>
 
 #include "core/error.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define DESCENT_POISON(data, bytes) ASAN_POISON_MEMORY_REGION(data, bytes)
+#define DESCENT_UNPOISON(data, bytes) ASAN_UNPOISON_MEMORY_REGION(data, bytes)
+#else
+#define DESCENT_POISON(data, bytes) ((void)(data), (void)(bytes))
+#define DESCENT_UNPOISON(data, bytes) ((void)(data), (void)(bytes))
+#endif
 
 namespace descent {
 
 namespace {
-std::atomic<int64_t> g_live_tensors{0};
-std::atomic<int64_t> g_live_storages{0};
-std::atomic<int64_t> g_storage_bytes{0};
-}  // namespace
 
-void detail::count_tensor(int delta) { g_live_tensors.fetch_add(delta, std::memory_order_relaxed); }
+// ---- live counters ----
+//
+// NOTE: every tensor and storage changes these, several times per op, and a locked
+// read-modify-write of a shared atomic costs more than much of a tiny op's bookkeeping. So each
+// thread counts in its own slots (one writer: a plain load and store), memory_stats() sums the
+// slots of all threads under a mutex, and a thread that ends folds its counts into the retired
+// totals. A count can go negative on one thread (a storage allocated on one, freed on another);
+// the sum is exact.
+enum Counter { kTensors, kStorages, kStorageBytes, kCachedBytes, kCounters };
+using Counts = std::array<std::atomic<int64_t>, kCounters>;
 
-MemoryStats memory_stats() {
-  return {g_live_tensors.load(), g_live_storages.load(), g_storage_bytes.load()};
+class ThreadCounters;
+struct CounterRegistry {
+  std::mutex mutex;
+  std::vector<const ThreadCounters*> threads;
+  Counts retired{};  // of ended threads, and changes made while a thread's slots are gone
+};
+// Never destroyed: storages may still be freed while static objects are being destroyed.
+CounterRegistry& registry() {
+  static CounterRegistry* instance = new CounterRegistry();
+  return *instance;
 }
 
-Storage::Storage(void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned)
+class ThreadCounters {
+ public:
+  ThreadCounters() {
+    std::lock_guard lock(registry().mutex);
+    registry().threads.push_back(this);
+    alive() = true;
+  }
+  ~ThreadCounters() {
+    std::lock_guard lock(registry().mutex);
+    for (int c = 0; c < kCounters; ++c) registry().retired[c].fetch_add(get(Counter(c)), std::memory_order_relaxed);
+    std::erase(registry().threads, this);
+    alive() = false;
+  }
+  ThreadCounters(const ThreadCounters&) = delete;
+  ThreadCounters& operator=(const ThreadCounters&) = delete;
+
+  // Trivially destructible, so it outlives the slots at thread exit.
+  static bool& alive() {
+    thread_local bool flag = false;
+    return flag;
+  }
+  void add(Counter c, int64_t delta) {
+    values_[c].store(values_[c].load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
+  int64_t get(Counter c) const { return values_[c].load(std::memory_order_relaxed); }
+
+ private:
+  Counts values_{};
+};
+
+void count(Counter c, int64_t delta) {
+  thread_local ThreadCounters counters;
+  if (ThreadCounters::alive()) {
+    counters.add(c, delta);
+  } else {
+    registry().retired[c].fetch_add(delta, std::memory_order_relaxed);
+  }
+}
+
+// ---- the small-block cache ----
+//
+// Every tensor op allocates its output; for small tensors aligned_alloc and free cost more than
+// the arithmetic (and large frees make glibc consolidate all its small free chunks). So blocks of
+// up to kLargestCachedBlock bytes are rounded up to a power of two (a size class) and, when
+// freed, kept in the freeing thread's list for that class, to be handed out again by the next
+// allocation of the class on that thread. Each list holds at most kCachedBytesPerClass bytes;
+// past that, blocks go back to the system. The lists are per thread, so no lock is taken; a block
+// may be freed on another thread than the one that allocated it (it joins that thread's list).
+// NOTE: a leaked storage's block is never in a list, so leak checkers still see it; under
+// AddressSanitizer cached blocks are poisoned, so a use after free is still reported.
+constexpr int64_t kSmallestCachedBlock = kStorageAlignment;  // class 0
+constexpr int64_t kLargestCachedBlock = 32 * 1024;
+constexpr int kSizeClasses = std::countr_zero(static_cast<uint64_t>(kLargestCachedBlock / kSmallestCachedBlock)) + 1;
+constexpr int64_t kCachedBytesPerClass = 256 * 1024;
+
+// The size class of a block of `bytes` (> 0), or -1 when it is too large to cache.
+int size_class(int64_t bytes) {
+  if (bytes > kLargestCachedBlock) return -1;
+  uint64_t blocks = static_cast<uint64_t>((bytes + kSmallestCachedBlock - 1) / kSmallestCachedBlock);
+  return std::bit_width(blocks - 1);  // 1 block -> 0, 2 -> 1, 3..4 -> 2, ...
+}
+int64_t class_bytes(int size_class) { return kSmallestCachedBlock << size_class; }
+
+void* system_allocate(int64_t bytes, int64_t requested) {
+  void* data = std::aligned_alloc(kStorageAlignment, static_cast<size_t>(bytes));
+  if (data == nullptr) throw Error(fmt::format("allocate: out of memory allocating {} bytes", requested));
+  return data;
+}
+
+class BlockCache {
+ public:
+  BlockCache() { alive() = true; }
+  ~BlockCache() {
+    release();
+    alive() = false;
+  }
+  BlockCache(const BlockCache&) = delete;
+  BlockCache& operator=(const BlockCache&) = delete;
+
+  // NOTE: storages can be freed while the thread (or the process) is ending, after this thread's
+  // cache was destroyed: they then bypass it. The flag is trivially destructible, so it outlives
+  // the cache.
+  static bool& alive() {
+    thread_local bool flag = false;
+    return flag;
+  }
+
+  void* take(int size_class) {
+    std::vector<void*>& list = lists_[size_class];
+    if (list.empty()) return nullptr;
+    void* data = list.back();
+    list.pop_back();
+    count(kCachedBytes, -class_bytes(size_class));
+    DESCENT_UNPOISON(data, class_bytes(size_class));
+    return data;
+  }
+
+  // Whether the block was kept (else the caller frees it).
+  bool give(int size_class, void* data) {
+    std::vector<void*>& list = lists_[size_class];
+    if (static_cast<int64_t>(list.size() + 1) * class_bytes(size_class) > kCachedBytesPerClass) return false;
+    list.push_back(data);
+    count(kCachedBytes, class_bytes(size_class));
+    DESCENT_POISON(data, class_bytes(size_class));
+    return true;
+  }
+
+  void release() {
+    for (int c = 0; c < kSizeClasses; ++c) {
+      for (void* data : lists_[c]) {
+        DESCENT_UNPOISON(data, class_bytes(c));
+        std::free(data);
+      }
+      count(kCachedBytes, -static_cast<int64_t>(lists_[c].size()) * class_bytes(c));
+      lists_[c].clear();
+    }
+  }
+
+ private:
+  std::array<std::vector<void*>, kSizeClasses> lists_;
+};
+
+BlockCache* thread_cache() {
+  thread_local BlockCache cache;
+  return BlockCache::alive() ? &cache : nullptr;
+}
+
+void* allocate_block(int64_t nbytes) {
+  // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes.
+  int64_t rounded = std::max<int64_t>((nbytes + kStorageAlignment - 1) / kStorageAlignment, 1) * kStorageAlignment;
+  int c = size_class(rounded);
+  if (c < 0) return system_allocate(rounded, nbytes);
+  if (BlockCache* cache = thread_cache()) {
+    if (void* data = cache->take(c)) return data;
+  }
+  return system_allocate(class_bytes(c), nbytes);
+}
+
+void free_block(void* data, int64_t nbytes) {
+  int c = size_class(std::max<int64_t>(nbytes, 1));  // the class allocate_block used
+  BlockCache* cache = c >= 0 ? thread_cache() : nullptr;
+  if (cache == nullptr || !cache->give(c, data)) std::free(data);
+}
+}  // namespace
+
+void detail::count_tensor(int delta) { count(kTensors, delta); }
+
+MemoryStats memory_stats() {
+  std::array<int64_t, kCounters> sums{};
+  std::lock_guard lock(registry().mutex);
+  for (int c = 0; c < kCounters; ++c) sums[c] = registry().retired[c].load(std::memory_order_relaxed);
+  for (const ThreadCounters* thread : registry().threads) {
+    for (int c = 0; c < kCounters; ++c) sums[c] += thread->get(Counter(c));
+  }
+  return {sums[kTensors], sums[kStorages], sums[kStorageBytes], sums[kCachedBytes]};
+}
+
+void release_cached_memory() {
+  if (BlockCache* cache = thread_cache()) cache->release();
+}
+
+Storage::Storage(Key, void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned)
     : data_(data), nbytes_(nbytes), deleter_(std::move(deleter)), owned_(owned) {
-  g_live_storages.fetch_add(1, std::memory_order_relaxed);
-  if (owned_) g_storage_bytes.fetch_add(nbytes_, std::memory_order_relaxed);
+  count(kStorages, 1);
+  if (owned_) count(kStorageBytes, nbytes_);
 }
 
 Storage::~Storage() {
   if (owned_) {
-    std::free(data_);
-    g_storage_bytes.fetch_sub(nbytes_, std::memory_order_relaxed);
+    free_block(data_, nbytes_);
+    count(kStorageBytes, -nbytes_);
   } else if (deleter_) {
     deleter_(data_);
   }
-  g_live_storages.fetch_sub(1, std::memory_order_relaxed);
+  count(kStorages, -1);
 }
 
 std::shared_ptr<Storage> Storage::allocate(int64_t nbytes) {
   check<ValueError>(nbytes >= 0, "allocate: negative size of {} bytes", nbytes);
-  // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes.
-  int64_t rounded = (nbytes + kStorageAlignment - 1) / kStorageAlignment * kStorageAlignment;
-  if (rounded == 0) rounded = kStorageAlignment;
-  void* data = std::aligned_alloc(kStorageAlignment, static_cast<size_t>(rounded));
-  if (data == nullptr) {
-    throw Error(fmt::format("allocate: out of memory allocating {} bytes", nbytes));
+  void* data = allocate_block(nbytes);
+  try {
+    return std::make_shared<Storage>(Key{}, data, nbytes, std::function<void(void*)>(), true);
+  } catch (...) {
+    free_block(data, nbytes);
+    throw;
   }
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, {}, true));
 }
 
 std::shared_ptr<Storage> Storage::wrap(void* data, int64_t nbytes, std::function<void(void*)> deleter) {
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, std::move(deleter), false));
+  return std::make_shared<Storage>(Key{}, data, nbytes, std::move(deleter), false);
 }
 
 }  // namespace descent

@@ -1,6 +1,7 @@
 // Storage: one shared, 64-byte aligned block of bytes that tensors view. It carries the version
 // counter that autograd uses to notice in-place changes of saved tensors, and the library keeps
-// live counts of tensors and storage bytes (memory_stats) so that tests can catch leaks.
+// live counts of tensors and storage bytes (memory_stats) so that tests can catch leaks. Small
+// blocks are recycled through a per-thread cache of size classes (see storage.cpp).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,12 @@ class Storage {
   // Bytes owned by someone else; `deleter` (may be empty) runs when the last view goes away.
   static std::shared_ptr<Storage> wrap(void* data, int64_t nbytes, std::function<void(void*)> deleter);
 
+  // Only allocate() and wrap() can make the key: a Storage always lives in a shared_ptr.
+  class Key {
+    explicit Key() = default;
+    friend class Storage;
+  };
+  Storage(Key, void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned);
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   ~Storage();
@@ -30,8 +37,6 @@ class Storage {
   void bump_version() { ++version_; }
 
  private:
-  Storage(void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned);
-
   void* data_;
   int64_t nbytes_;
   std::function<void(void*)> deleter_;
@@ -39,13 +44,19 @@ class Storage {
   uint64_t version_ = 0;
 };
 
-// Counts of what is alive right now (process-wide). Storage bytes count owned storage only.
+// Counts of what is alive right now (process-wide). Storage bytes count owned storage only, as
+// requested (not rounded up); cached bytes are freed blocks kept for reuse, in no live storage.
 struct MemoryStats {
   int64_t live_tensors = 0;
   int64_t live_storages = 0;
   int64_t storage_bytes = 0;
+  int64_t cached_bytes = 0;
 };
 MemoryStats memory_stats();
+
+// Gives the blocks cached by the calling thread back to the system (each thread's cache is also
+// emptied when the thread ends).
+void release_cached_memory();
 
 namespace detail {
 void count_tensor(int delta);  // called by TensorImpl's constructor and destructor
