@@ -1,8 +1,8 @@
 // Differentiable reductions, softmax and log_softmax: each forward (a core kernel of core/reduce.h
 // plus its node) beside its backward. Backward formulas use the public ops, so that create_graph
-// gives second derivatives; kinks and ties follow PyTorch's derivatives (tools/autograd/templates
-// and FunctionsManual.cpp there): tied extremes share the gradient evenly, max/min along a dim send
-// it to the returned index, norm'(0) = std'(0) = 0. Read autograd/record.h first.
+// gives second derivatives; kinks and ties follow PyTorch's derivatives (its derivatives.yaml and
+// FunctionsManual.cpp): tied extremes share the gradient evenly, max/min along a dim send it to
+// the returned index, norm'(0) = std'(0) = 0. Read autograd/record.h first.
 #include "autograd/reduce_ops.h"
 
 #include <cmath>
