@@ -1,5 +1,5 @@
-// Storage allocation, the per-thread cache of small blocks, and the live counters (per thread,
-// summed by memory_stats).
+// Storage allocation, the per-thread cache of small blocks, the process-wide cache of large ones,
+// and the live counters (per thread, summed by memory_stats).
 #include "core/storage.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <atomic>
 #include <bit>
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -176,11 +177,78 @@ BlockCache* thread_cache() {
   return BlockCache::alive() ? &cache : nullptr;
 }
 
+// ---- the large-block cache ----
+//
+// A block above kLargestCachedBlock comes from mmap in glibc, and every call then faults in fresh
+// zeroed pages: on a virtual machine that costs far more than the op that fills them (a 64 MiB
+// tensor op took 30-50x its in-place time here). A training loop allocates the same sizes every
+// step, so freed large blocks, rounded to whole pages, are kept by exact size in one process-wide
+// cache (under a mutex: large allocations are rare next to their cost) and reused. At most
+// kLargeCacheLimit bytes are kept; past that, blocks go back to the system.
+constexpr int64_t kPageBytes = 4096;
+constexpr int64_t kLargeCacheLimit = int64_t{1} << 30;
+
+class LargeBlockCache {
+ public:
+  void* take(int64_t bytes) {
+    std::lock_guard lock(mutex_);
+    auto found = blocks_.find(bytes);
+    if (found == blocks_.end() || found->second.empty()) return nullptr;
+    void* data = found->second.back();
+    found->second.pop_back();
+    cached_ -= bytes;
+    count(kCachedBytes, -bytes);
+    DESCENT_UNPOISON(data, bytes);
+    return data;
+  }
+
+  // Whether the block was kept (else the caller frees it).
+  bool give(int64_t bytes, void* data) {
+    std::lock_guard lock(mutex_);
+    if (cached_ + bytes > kLargeCacheLimit) return false;
+    blocks_[bytes].push_back(data);
+    cached_ += bytes;
+    count(kCachedBytes, bytes);
+    DESCENT_POISON(data, bytes);
+    return true;
+  }
+
+  void release() {
+    std::lock_guard lock(mutex_);
+    for (auto& [bytes, list] : blocks_) {
+      for (void* data : list) {
+        DESCENT_UNPOISON(data, bytes);
+        std::free(data);
+      }
+      count(kCachedBytes, -bytes * static_cast<int64_t>(list.size()));
+    }
+    blocks_.clear();
+    cached_ = 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<int64_t, std::vector<void*>> blocks_;  // rounded size -> free blocks of that size
+  int64_t cached_ = 0;
+};
+
+// Never destroyed: storages may still be freed while static objects are being destroyed.
+LargeBlockCache& large_cache() {
+  static LargeBlockCache* instance = new LargeBlockCache();
+  return *instance;
+}
+
+int64_t round_up(int64_t bytes, int64_t multiple) { return (bytes + multiple - 1) / multiple * multiple; }
+
 void* allocate_block(int64_t nbytes) {
   // aligned_alloc wants a multiple of the alignment; never ask for 0 bytes.
-  int64_t rounded = std::max<int64_t>((nbytes + kStorageAlignment - 1) / kStorageAlignment, 1) * kStorageAlignment;
+  int64_t rounded = std::max<int64_t>(round_up(nbytes, kStorageAlignment), kStorageAlignment);
   int c = size_class(rounded);
-  if (c < 0) return system_allocate(rounded, nbytes);
+  if (c < 0) {
+    const int64_t pages = round_up(rounded, kPageBytes);
+    if (void* data = large_cache().take(pages)) return data;
+    return system_allocate(pages, nbytes);
+  }
   if (BlockCache* cache = thread_cache()) {
     if (void* data = cache->take(c)) return data;
   }
@@ -188,8 +256,14 @@ void* allocate_block(int64_t nbytes) {
 }
 
 void free_block(void* data, int64_t nbytes) {
-  int c = size_class(std::max<int64_t>(nbytes, 1));  // the class allocate_block used
-  BlockCache* cache = c >= 0 ? thread_cache() : nullptr;
+  // The size allocate_block used: its class, or its rounding to pages.
+  const int64_t rounded = std::max<int64_t>(round_up(nbytes, kStorageAlignment), kStorageAlignment);
+  int c = size_class(rounded);
+  if (c < 0) {
+    if (!large_cache().give(round_up(rounded, kPageBytes), data)) std::free(data);
+    return;
+  }
+  BlockCache* cache = thread_cache();
   if (cache == nullptr || !cache->give(c, data)) std::free(data);
 }
 }  // namespace
@@ -208,6 +282,7 @@ MemoryStats memory_stats() {
 
 void release_cached_memory() {
   if (BlockCache* cache = thread_cache()) cache->release();
+  large_cache().release();
 }
 
 Storage::Storage(Key, void* data, int64_t nbytes, std::function<void(void*)> deleter, bool owned)

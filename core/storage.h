@@ -54,8 +54,8 @@ struct MemoryStats {
 };
 MemoryStats memory_stats();
 
-// Gives the blocks cached by the calling thread back to the system (each thread's cache is also
-// emptied when the thread ends).
+// Gives the small blocks cached by the calling thread, and all cached large blocks, back to the
+// system (each thread's small-block cache is also emptied when the thread ends).
 void release_cached_memory();
 
 namespace detail {

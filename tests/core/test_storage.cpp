@@ -1,6 +1,7 @@
 // The small-block cache behind Storage::allocate: freed small blocks are kept per thread and
 // handed out again, storage byte counts stay exact (requested bytes, never the rounded class),
-// large blocks bypass the cache, and release_cached_memory empties it.
+// large blocks are kept by page-rounded size in a process-wide cache, and release_cached_memory
+// empties both.
 #include <thread>
 
 #include "testing.h"
@@ -33,10 +34,30 @@ TEST(Storage, SmallBlocksAreReusedAndCountedExactly) {
   EXPECT_EQ(memory_stats().cached_bytes, 0);
 }
 
-TEST(Storage, LargeBlocksBypassTheCacheAndEmptyOnesTakeTheSmallestClass) {
+TEST(Storage, LargeBlocksAreReusedByPageRoundedSize) {
   release_cached_memory();
-  { auto large = Storage::allocate(1 << 20); }
+  MemoryStats before = memory_stats();
+  void* first = nullptr;
+  {
+    auto large = Storage::allocate((1 << 20) + 10);
+    first = large->data();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(first) % kStorageAlignment, 0u);
+    EXPECT_EQ(memory_stats().storage_bytes - before.storage_bytes, (1 << 20) + 10);
+  }
+  EXPECT_EQ(memory_stats().cached_bytes, (1 << 20) + 4096);  // rounded up to whole pages
+  {
+    auto other_size = Storage::allocate(1 << 21);  // another size: a new block
+    EXPECT_NE(other_size->data(), first);
+    auto same_pages = Storage::allocate((1 << 20) + 4000);  // the same page count: the cached block
+    EXPECT_EQ(same_pages->data(), first);
+  }
+  EXPECT_EQ(memory_stats().storage_bytes, before.storage_bytes);
+  release_cached_memory();
   EXPECT_EQ(memory_stats().cached_bytes, 0);
+}
+
+TEST(Storage, EmptyStoragesTakeTheSmallestClass) {
+  release_cached_memory();
   { auto empty = Storage::allocate(0); }  // takes one 64-byte block
   EXPECT_EQ(memory_stats().cached_bytes, kStorageAlignment);
   release_cached_memory();
