@@ -260,6 +260,13 @@ template <typename T>
   return {mul_add(-n, F::kLn2Lo, mul_add(-n, F::kLn2Hi, x)), n_int};
 }
 
+// a - b modulo 2^bits, without signed overflow.
+template <typename Int>
+[[gnu::always_inline]] inline Int wrapping_sub(Int a, Int b) {
+  using Unsigned = std::make_unsigned_t<Int>;
+  return static_cast<Int>(static_cast<Unsigned>(a) - static_cast<Unsigned>(b));
+}
+
 // x = m 2^k with m in [sqrt(1/2), sqrt(2)), for finite x > 0 (subnormals included).
 template <typename T>
 struct Log2Split {
@@ -274,10 +281,12 @@ template <typename T>
   // NOTE on clamps above).
   Int bits = std::bit_cast<Int>(x);
   Int scaled_bits = std::bit_cast<Int>(x * pow2<T>(F::kMantissaBits));
-  Int subnormal_mask = (bits - std::bit_cast<Int>(std::numeric_limits<T>::min())) >> (8 * sizeof(T) - 1);
+  // NOTE: the differences wrap (negative x and NaN, whose results the caller replaces, have
+  // bit patterns near the most negative Int), so they are taken in unsigned arithmetic.
+  Int subnormal_mask = wrapping_sub(bits, std::bit_cast<Int>(std::numeric_limits<T>::min())) >> (8 * sizeof(T) - 1);
   bits = (scaled_bits & subnormal_mask) | (bits & ~subnormal_mask);
-  Int k = (bits - std::bit_cast<Int>(kSqrtHalf<T>)) >> F::kMantissaBits;
-  T m = std::bit_cast<T>(static_cast<Int>(bits - (k << F::kMantissaBits)));
+  Int k = wrapping_sub(bits, std::bit_cast<Int>(kSqrtHalf<T>)) >> F::kMantissaBits;
+  T m = std::bit_cast<T>(wrapping_sub(bits, static_cast<Int>(k << F::kMantissaBits)));
   // k as T through the round-shift constant: a plain int64 -> double conversion does not
   // vectorise without AVX-512.
   k -= subnormal_mask & F::kMantissaBits;
