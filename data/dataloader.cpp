@@ -31,13 +31,18 @@ class DataLoader::Run {
   }
 
   std::optional<Example> next() {
-    if (next_ >= static_cast<int64_t>(batches_.size())) return std::nullopt;
-    int64_t k = next_++;
-    if (threads_.empty()) return make(k);
+    int64_t total = static_cast<int64_t>(batches_.size());
+    if (threads_.empty()) {
+      if (next_ >= total) return std::nullopt;
+      return make(next_++);
+    }
     std::unique_lock lock(mutex_);
+    if (next_ >= total) return std::nullopt;
+    int64_t k = next_;
     ready_cv_.wait(lock, [&] { return ready_.count(k) > 0; });
     Result result = std::move(ready_[k]);
     ready_.erase(k);
+    ++next_;
     lock.unlock();
     claimable_.notify_all();  // the window moved on by one
     if (result.error) std::rethrow_exception(result.error);
@@ -78,7 +83,7 @@ class DataLoader::Run {
 
   DatasetPtr dataset_;
   std::vector<std::vector<int64_t>> batches_;
-  int64_t next_;  // the batch the consumer takes next (read by workers under mutex_)
+  int64_t next_;  // the batch the consumer takes next (under mutex_ when there are workers)
   int64_t claim_;  // the batch the next worker makes
   int64_t capacity_;
   bool stopping_ = false;
