@@ -23,6 +23,8 @@ struct ModuleCase {
   bool train = true;
 };
 
+inline std::ostream& operator<<(std::ostream& os, const ModuleCase& c) { return os << c.name; }
+
 // A case for a module M{args...} called as forward(x).
 template <typename M, typename... Args>
 ModuleCase unary_case(std::string name, Args... args) {
@@ -84,6 +86,7 @@ inline void check_module_case(const ModuleCase& c) {
   }
 
   std::shared_ptr<nn::Module> module32 = c.make();
+  module32->to(kFloat32);  // NOTE: a tensor argument of make() (a class weight) is shared with the float64 module
   load_golden_state(*module32, c.name);
   module32->train(c.train);
   Tensor out32 = c.forward(*module32, load_module_inputs(c, kFloat32));

@@ -42,7 +42,7 @@ def case(name, module, inputs, forward=None, train=True, extra=None):
         if weights is not None:
             out[name + "/weights"] = weights
     out[name + "/out"] = result
-    gy = randn(*result.shape)
+    gy = torch.randn(result.shape, dtype=torch.float64)
     out[name + "/gy"] = gy
     (result * gy).sum().backward()
     for key, leaf in zip(inputs.keys(), args):
@@ -67,5 +67,67 @@ case("max_pool2d", nn.MaxPool2d(2), {"x": randn(2, 3, 6, 6)})
 case("max_pool2d_options", nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), {"x": randn(1, 2, 6, 6)})
 case("avg_pool2d", nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), {"x": randn(1, 2, 5, 6)})
 case("adaptive_avg_pool2d", nn.AdaptiveAvgPool2d((2, 3)), {"x": randn(1, 2, 5, 7)})
+
+# ---- normalisation and embedding ----
+case("batch_norm1d", nn.BatchNorm1d(3), {"x": randn(4, 3)})
+case("batch_norm1d_3d", nn.BatchNorm1d(3, momentum=0.3), {"x": randn(2, 3, 4)})
+bn = nn.BatchNorm2d(3, eps=1e-3)
+bn.running_mean.copy_(randn(3))
+bn.running_var.copy_(randn(3).abs() + 0.5)
+bn.weight.data.copy_(randn(3))
+bn.bias.data.copy_(randn(3))
+bn.num_batches_tracked.fill_(3)
+case("batch_norm2d_eval", bn, {"x": randn(2, 3, 2, 2)}, train=False)
+bn = nn.BatchNorm2d(3, momentum=None)
+bn.running_mean.copy_(randn(3))
+bn.num_batches_tracked.fill_(3)
+case("batch_norm2d_cumulative", bn, {"x": randn(3, 3, 2, 2)})
+case("batch_norm2d_plain_eval", nn.BatchNorm2d(2, affine=False, track_running_stats=False), {"x": randn(2, 2, 2, 3)},
+     train=False)
+ln = nn.LayerNorm(4)
+ln.weight.data.copy_(randn(4))
+ln.bias.data.copy_(randn(4))
+case("layer_norm", ln, {"x": randn(2, 3, 4)})
+case("layer_norm_2d_no_affine", nn.LayerNorm([3, 4], elementwise_affine=False), {"x": randn(2, 3, 4)})
+gn = nn.GroupNorm(2, 4)
+gn.weight.data.copy_(randn(4))
+gn.bias.data.copy_(randn(4))
+case("group_norm", gn, {"x": randn(2, 4, 3)})
+case("embedding", nn.Embedding(6, 3, padding_idx=1), {"x": torch.tensor([[0, 1, 5], [1, 2, 0]])})
+
+# ---- attention ----
+def mha_case(name, mha, call, inputs, **kwargs):
+    with torch.no_grad():
+        for p in mha.parameters():
+            p.copy_(randn(*p.shape) * 0.5)  # non-zero biases, so that their gradients are tested
+    case(name, mha, inputs, forward=lambda m, q, k, v: m(q, k, v, **call), **kwargs)
+
+
+mha_case("mha", nn.MultiheadAttention(4, 2), {"need_weights": False},
+         {"q": randn(3, 2, 4), "k": randn(5, 2, 4), "v": randn(5, 2, 4)})
+masked = torch.tensor([[False, True, False, False, True]] * 3)
+padding = torch.tensor([[False, False, False, True, True], [False] * 5])
+mha_case("mha_masked_weights", nn.MultiheadAttention(4, 2, batch_first=True),
+         {"attn_mask": masked, "key_padding_mask": padding},
+         {"q": randn(2, 3, 4), "k": randn(2, 5, 4), "v": randn(2, 5, 4)},
+         extra={"attn_mask": masked, "key_padding_mask": padding})
+mha_case("mha_causal_no_bias", nn.MultiheadAttention(6, 3, bias=False, batch_first=True),
+         {"attn_mask": torch.triu(torch.full((4, 4), float("-inf"), dtype=torch.float64), 1), "need_weights": False},
+         {"q": randn(1, 4, 6), "k": randn(1, 4, 6), "v": randn(1, 4, 6)})
+
+# ---- losses ----
+logits, labels = randn(4, 3), torch.tensor([0, 2, 1, 2])
+probs, binary = torch.rand(4, 3, dtype=torch.float64) * 0.9 + 0.05, (torch.rand(4, 3) > 0.5).double()
+class_weight = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64)
+case("mse_loss", nn.MSELoss(), {"x": randn(3, 4), "target": randn(3, 4)})
+case("l1_loss_sum", nn.L1Loss(reduction="sum"), {"x": randn(3, 4), "target": randn(3, 4)})
+case("smooth_l1_loss", nn.SmoothL1Loss(beta=0.5), {"x": randn(3, 4), "target": randn(3, 4)})
+case("huber_loss_none", nn.HuberLoss(reduction="none", delta=0.7), {"x": randn(3, 4), "target": randn(3, 4)})
+case("cross_entropy_loss", nn.CrossEntropyLoss(weight=class_weight, label_smoothing=0.1, ignore_index=1),
+     {"x": logits, "target": labels})
+case("nll_loss", nn.NLLLoss(weight=class_weight, reduction="sum"), {"x": logits.log_softmax(1), "target": labels})
+case("bce_loss", nn.BCELoss(weight=class_weight), {"x": probs, "target": binary})
+case("bce_with_logits_loss", nn.BCEWithLogitsLoss(pos_weight=class_weight), {"x": logits, "target": binary})
+case("kl_div_loss", nn.KLDivLoss(reduction="batchmean"), {"x": logits.log_softmax(1), "target": probs.softmax(1)})
 
 golden_io.write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules.json"), out)
