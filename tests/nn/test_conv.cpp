@@ -27,6 +27,7 @@ std::vector<ModuleCase> conv_pool_cases() {
       unary_case<nn::MaxPool2d>("max_pool2d", nn::Size2(2)),
       unary_case<nn::MaxPool2d>("max_pool2d_options", nn::Size2(3),
                                 nn::MaxPool2dOptions{.stride = 2, .padding = 1, .ceil_mode = true}),
+      unary_case<nn::MaxPool2d>("max_pool2d_ties_nan", nn::Size2(2), nn::MaxPool2dOptions{.stride = 1, .padding = 1}),
       unary_case<nn::AvgPool2d>("avg_pool2d", nn::Size2(3),
                                 nn::AvgPool2dOptions{.stride = 2, .padding = 1, .count_include_pad = false}),
       unary_case<nn::AdaptiveAvgPool2d>("adaptive_avg_pool2d", nn::Size2(2, 3)),

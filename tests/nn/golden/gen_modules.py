@@ -65,6 +65,10 @@ case("conv1d", nn.Conv1d(2, 4, 3, stride=2, padding=1), {"x": randn(2, 2, 7)})
 case("conv1d_same_groups", nn.Conv1d(4, 4, 3, groups=4, dilation=2, padding="same"), {"x": randn(1, 4, 6)})
 case("max_pool2d", nn.MaxPool2d(2), {"x": randn(2, 3, 6, 6)})
 case("max_pool2d_options", nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), {"x": randn(1, 2, 6, 6)})
+ties = randn(1, 2, 5, 6).round()  # many ties: the gradient goes to the first maximum
+ties[0, 0, 2, 3] = float("nan")  # interior window: NaN wins
+ties[0, 1, 0, 0] = float("nan")  # border window
+case("max_pool2d_ties_nan", nn.MaxPool2d(2, stride=1, padding=1), {"x": ties})
 case("avg_pool2d", nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), {"x": randn(1, 2, 5, 6)})
 case("adaptive_avg_pool2d", nn.AdaptiveAvgPool2d((2, 3)), {"x": randn(1, 2, 5, 7)})
 
