@@ -289,8 +289,12 @@ void find_argmax(const T* x, int64_t* indices, const Planes& planes, Size2 kerne
                  Size2 dilation) {
   const int64_t in_h = planes.in_h, in_w = planes.in_w, out_h = planes.out_h, out_w = planes.out_w;
   std::vector<Taps> row_taps, col_taps;  // per output row and column
-  for (int64_t oh = 0; oh < out_h; ++oh) row_taps.push_back(taps_inside(oh * stride.h - pad.h, kernel.h, dilation.h, in_h));
-  for (int64_t ow = 0; ow < out_w; ++ow) col_taps.push_back(taps_inside(ow * stride.w - pad.w, kernel.w, dilation.w, in_w));
+  for (int64_t oh = 0; oh < out_h; ++oh) {
+    row_taps.push_back(taps_inside(oh * stride.h - pad.h, kernel.h, dilation.h, in_h));
+  }
+  for (int64_t ow = 0; ow < out_w; ++ow) {
+    col_taps.push_back(taps_inside(ow * stride.w - pad.w, kernel.w, dilation.w, in_w));
+  }
   // The interior columns [inner_first, inner_end): all kernel.w taps inside (a contiguous range).
   auto whole = [&](const Taps& taps) { return taps.first == 0 && taps.end == kernel.w; };
   int64_t inner_first = 0;

@@ -18,8 +18,9 @@ std::vector<ModuleCase> conv_pool_cases() {
   using nn::ConvPadding;
   return {
       unary_case<nn::Conv2d>("conv2d", 2, 3, nn::Size2(3)),
-      unary_case<nn::Conv2d>("conv2d_options", 4, 6, nn::Size2(3, 2),
-                             nn::Conv2dOptions{.stride = 2, .padding = 1, .dilation = {1, 2}, .groups = 2, .bias = false}),
+      unary_case<nn::Conv2d>(
+          "conv2d_options", 4, 6, nn::Size2(3, 2),
+          nn::Conv2dOptions{.stride = 2, .padding = 1, .dilation = {1, 2}, .groups = 2, .bias = false}),
       unary_case<nn::Conv2d>("conv2d_same", 2, 2, nn::Size2(4), nn::Conv2dOptions{.padding = ConvPadding::Same()}),
       unary_case<nn::Conv1d>("conv1d", 2, 4, 3, nn::Conv1dOptions{.stride = 2, .padding = 1}),
       unary_case<nn::Conv1d>("conv1d_same_groups", 4, 4, 3,

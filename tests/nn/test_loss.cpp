@@ -29,7 +29,8 @@ std::vector<ModuleCase> loss_cases() {
       loss_case<nn::SmoothL1Loss>("smooth_l1_loss", Reduction::Mean, 0.5),
       loss_case<nn::HuberLoss>("huber_loss_none", Reduction::None, 0.7),
       loss_case<nn::CrossEntropyLoss>(
-          "cross_entropy_loss", nn::CrossEntropyOptions{.weight = class_weight(), .ignore_index = 1, .label_smoothing = 0.1}),
+          "cross_entropy_loss",
+          nn::CrossEntropyOptions{.weight = class_weight(), .ignore_index = 1, .label_smoothing = 0.1}),
       loss_case<nn::NLLLoss>("nll_loss", nn::NllLossOptions{.weight = class_weight(), .reduction = Reduction::Sum}),
       loss_case<nn::BCELoss>("bce_loss", class_weight()),
       loss_case<nn::BCEWithLogitsLoss>("bce_with_logits_loss", nn::BceWithLogitsOptions{.pos_weight = class_weight()}),
