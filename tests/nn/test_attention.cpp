@@ -77,6 +77,11 @@ TEST(MultiheadAttention, DefaultInitialisationAndNames) {
   EXPECT_EQ(attention.num_parameters(), 48 * 16 + 48 + 16 * 16 + 16);
   // Self-attention through the one-argument forward, unbatched.
   EXPECT_EQ(attention(randn({5, 16})).sizes(), Dims({5, 16}));
+  // Movable (out_proj is owned), so it chains in Sequential, with PyTorch's nested names.
+  nn::Sequential seq{nn::MultiheadAttention(16, 4, {.batch_first = true}), nn::LayerNorm({16})};
+  EXPECT_EQ(seq(randn({2, 5, 16})).sizes(), Dims({2, 5, 16}));
+  EXPECT_EQ(seq.state_dict().keys(), (std::vector<std::string>{"0.in_proj_weight", "0.in_proj_bias", "0.out_proj.weight",
+                                                               "0.out_proj.bias", "1.weight", "1.bias"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { attention(randn({2, 5, 8})); }, {"MultiheadAttention", "embed_dim 16"}));
   EXPECT_TRUE(throws_with<ValueError>([] { nn::MultiheadAttention(10, 3); }, {"embed_dim=10", "num_heads=3"}));
 }
