@@ -1,10 +1,11 @@
 // What bench/workloads.cpp (descent) and bench/workloads_torch.cpp (LibTorch) share, so that the
 // two executables measure the same thing and print it the same way: the workloads' shapes, their
 // counted FLOPs and bytes, the command line `NAME THREADS ITERS`, the timing (warm-up, then the
-// median of ITERS timed calls) and the output line `NAME threads=T median_ms=X <rate>`.
+// median of ITERS timed calls) and the output line `NAME threads=T median_ms=X cpu_ms=C <rate>`.
 #pragma once
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -85,20 +86,35 @@ inline double peak_rss_mb() {
   return usage.ru_maxrss / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+inline double process_cpu_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return now.tv_sec * 1e3 + now.tv_nsec * 1e-6;
+}
+
+inline double median_of(std::vector<double> values) {
+  std::nth_element(values.begin(), values.begin() + values.size() / 2, values.end());
+  return values[values.size() / 2];
+}
+
 // Runs `call` max(2, iters / 5) times untimed, then `iters` times timed, and prints
-// `NAME threads=T median_ms=X gflops=|gbps=|us_per_op=Y peak_rss_mb=Z`.
+// `NAME threads=T median_ms=X cpu_ms=C gflops=|gbps=|us_per_op=Y peak_rss_mb=Z`. cpu_ms is the
+// median of the process's CPU time per call (all threads): on a shared machine, where the wall
+// time includes the time the process waited for a core, the single-thread cpu_ms is the steadier
+// figure.
 inline void time_and_print(const std::string& name, int threads, int iters, const std::function<void()>& call) {
   Work work = work_of(name);
   for (int i = 0; i < std::max(2, iters / 5); ++i) call();
-  std::vector<double> ms;
+  std::vector<double> wall_ms, cpu_ms;
   for (int i = 0; i < iters; ++i) {
+    double cpu_start = process_cpu_ms();
     auto start = std::chrono::steady_clock::now();
     call();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    wall_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    cpu_ms.push_back(process_cpu_ms() - cpu_start);
   }
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  double median = ms[ms.size() / 2];
-  std::printf("%s threads=%d median_ms=%.4f ", name.c_str(), threads, median);
+  double median = median_of(wall_ms);
+  std::printf("%s threads=%d median_ms=%.4f cpu_ms=%.4f ", name.c_str(), threads, median, median_of(cpu_ms));
   switch (work.kind) {
     case Work::kFlops: std::printf("gflops=%.2f", work.amount / median * 1e-6); break;
     case Work::kBytes: std::printf("gbps=%.2f", work.amount / median * 1e-6); break;
