@@ -5,6 +5,7 @@
 // as PyTorch's). Shapes: P planes (N C, or C unbatched), H x W input, OH x OW output.
 #include "nn/functional_pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -230,31 +231,96 @@ AxisWindows adaptive_windows(int64_t in, int64_t out) {
   return w;
 }
 
-// The argmax indices of every window (the first maximum; a NaN wins, as in PyTorch).
+// The kernel taps t in [first, end) of one window along one axis whose input position
+// origin + t * dilation lies inside [0, in).
+struct Taps {
+  int64_t first, end;
+};
+Taps taps_inside(int64_t origin, int64_t kernel, int64_t dilation, int64_t in) {
+  auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };  // a >= 0, b > 0
+  return {origin >= 0 ? 0 : ceil_div(-origin, dilation), std::min(kernel, ceil_div(in - origin, dilation))};
+}
+
+// The argmax of one window, as a flat index in its plane: the taps in row-major order, the first
+// maximum kept and a NaN taking over (as in PyTorch).
+template <typename T>
+int64_t window_argmax(const T* plane, int64_t in_w, int64_t row_origin, Taps rows, int64_t col_origin, Taps cols,
+                      Size2 dilation) {
+  int64_t best_index = (row_origin + rows.first * dilation.h) * in_w + col_origin + cols.first * dilation.w;
+  T best = plane[best_index];
+  for (int64_t i = rows.first; i < rows.end; ++i) {
+    const int64_t row = (row_origin + i * dilation.h) * in_w + col_origin;
+    for (int64_t j = cols.first; j < cols.end; ++j) {
+      const int64_t at = row + j * dilation.w;
+      const T v = plane[at];
+      const bool take = (v > best) | (v != v);  // v != v: NaN
+      best = take ? v : best;
+      best_index = take ? at : best_index;
+    }
+  }
+  return best_index;
+}
+
+// One tap of the search over the interior columns: for ow in [first, end), the larger of best[ow]
+// and tap[ow * stride] (a NaN wins) and its flat index tap_offset + ow * stride into index[ow].
+// NOTE: __restrict and selects (no branch) let the compiler vectorise this loop; it is most of
+// max_pool2d's time.
+template <typename T>
+void max_tap(const T* __restrict tap, int64_t tap_offset, int64_t stride, T* __restrict best,
+             int64_t* __restrict index, int64_t first, int64_t end) {
+  for (int64_t ow = first; ow < end; ++ow) {
+    const T v = tap[ow * stride];
+    const T b = best[ow];
+    const bool take = (v > b) | (v != v);  // v != v: NaN
+    best[ow] = take ? v : b;
+    index[ow] = take ? tap_offset + ow * stride : index[ow];
+  }
+}
+
+// The argmax indices of every window. Every window holds at least one input element (pooled_size
+// keeps the padding under half the kernel and drops a last window that would start in the
+// trailing padding).
+// NOTE: speed. One window at a time is a chain of dependent compare-selects (the max so far), a
+// few elements long; so the output columns whose windows lie wholly inside the input are searched
+// together, tap by tap, with a running maximum per column: independent chains, which pipeline and
+// vectorise. Only the few border columns go window by window.
 template <typename T>
 void find_argmax(const T* x, int64_t* indices, const Planes& planes, Size2 kernel, Size2 stride, Size2 pad,
                  Size2 dilation) {
+  const int64_t in_h = planes.in_h, in_w = planes.in_w, out_h = planes.out_h, out_w = planes.out_w;
+  std::vector<Taps> row_taps, col_taps;  // per output row and column
+  for (int64_t oh = 0; oh < out_h; ++oh) row_taps.push_back(taps_inside(oh * stride.h - pad.h, kernel.h, dilation.h, in_h));
+  for (int64_t ow = 0; ow < out_w; ++ow) col_taps.push_back(taps_inside(ow * stride.w - pad.w, kernel.w, dilation.w, in_w));
+  // The interior columns [inner_first, inner_end): all kernel.w taps inside (a contiguous range).
+  auto whole = [&](const Taps& taps) { return taps.first == 0 && taps.end == kernel.w; };
+  int64_t inner_first = 0;
+  while (inner_first < out_w && !whole(col_taps[inner_first])) ++inner_first;
+  int64_t inner_end = inner_first;
+  while (inner_end < out_w && whole(col_taps[inner_end])) ++inner_end;
+
   for_each_plane(planes, planes.out_area() * kernel.h * kernel.w, [&](int64_t p) {
-    const T* plane = x + p * planes.in_area();
-    int64_t* index = indices + p * planes.out_area();
-    for (int64_t oh = 0; oh < planes.out_h; ++oh) {
-      for (int64_t ow = 0; ow < planes.out_w; ++ow) {
-        int64_t best_index = -1;
-        T best = -std::numeric_limits<T>::infinity();
-        for (int64_t i = 0; i < kernel.h; ++i) {
-          const int64_t ih = oh * stride.h - pad.h + i * dilation.h;
-          if (ih < 0 || ih >= planes.in_h) continue;
-          for (int64_t j = 0; j < kernel.w; ++j) {
-            const int64_t iw = ow * stride.w - pad.w + j * dilation.w;
-            if (iw < 0 || iw >= planes.in_w) continue;
-            const T v = plane[ih * planes.in_w + iw];
-            if (best_index < 0 || v > best || std::isnan(v)) {
-              best = v;
-              best_index = ih * planes.in_w + iw;
-            }
-          }
+    const T* plane = x + p * in_h * in_w;
+    std::vector<T> best_values(static_cast<size_t>(out_w));
+    T* best = best_values.data();
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      const int64_t row_origin = oh * stride.h - pad.h;
+      const Taps rows = row_taps[oh];
+      int64_t* index = indices + (p * out_h + oh) * out_w;
+      auto border = [&](int64_t ow) {
+        index[ow] = window_argmax(plane, in_w, row_origin, rows, ow * stride.w - pad.w, col_taps[ow], dilation);
+      };
+      for (int64_t ow = 0; ow < inner_first; ++ow) border(ow);
+      for (int64_t ow = inner_end; ow < out_w; ++ow) border(ow);
+      const int64_t first_row = (row_origin + rows.first * dilation.h) * in_w - pad.w;
+      for (int64_t ow = inner_first; ow < inner_end; ++ow) {
+        index[ow] = first_row + ow * stride.w;
+        best[ow] = plane[index[ow]];
+      }
+      for (int64_t i = rows.first; i < rows.end; ++i) {
+        for (int64_t j = 0; j < kernel.w; ++j) {
+          const int64_t tap = (row_origin + i * dilation.h) * in_w - pad.w + j * dilation.w;
+          max_tap(plane + tap, tap, stride.w, best, index, inner_first, inner_end);
         }
-        index[oh * planes.out_w + ow] = best_index;
       }
     }
   });

@@ -1,0 +1,131 @@
+// MultiheadAttention: the projections, the masks combined into one additive mask, attention per
+// head (the fused nn::functional::scaled_dot_product_attention when the weights are not asked for
+// and the mask is shared across the batch; softmax(q k^T / sqrt(D) + mask) v written out
+// otherwise), and the output projection.
+// Shapes: B batch, L query positions, S key positions, E embed_dim, H heads, D = E / H head size.
+#include "nn/attention.h"
+
+#include <cmath>
+
+#include "autograd/ops.h"
+#include "nn/functional.h"
+#include "nn/functional_attention.h"
+#include "nn/init.h"
+
+namespace descent::nn {
+namespace {
+
+// A bool mask (true = masked) as an additive one: -inf where masked, 0 elsewhere; a floating
+// mask as is. In `dtype`, and a constant.
+Tensor additive_mask(const Tensor& mask, DType dtype) {
+  if (mask.dtype() != kBool) return mask.to(dtype);
+  return core::masked_fill(core::zeros(mask.sizes(), {.dtype = dtype}), mask, -INFINITY);
+}
+
+}  // namespace
+
+MultiheadAttention::MultiheadAttention(int64_t embed_dim, int64_t num_heads, const MultiheadAttentionOptions& options)
+    : embed_dim(embed_dim), num_heads(num_heads), head_dim(0), options(options) {
+  check<ValueError>(embed_dim > 0 && num_heads > 0 && embed_dim % num_heads == 0,
+                    "MultiheadAttention: embed_dim={} has to be a positive multiple of num_heads={}", embed_dim,
+                    num_heads);
+  head_dim = embed_dim / num_heads;
+  in_proj_weight = register_parameter("in_proj_weight", empty({3 * embed_dim, embed_dim}));
+  if (options.bias) in_proj_bias = register_parameter("in_proj_bias", empty({3 * embed_dim}));
+  out_proj = std::make_shared<Linear>(embed_dim, embed_dim, options.bias);
+  register_module("out_proj", out_proj);
+  reset_parameters();
+}
+
+void MultiheadAttention::reset_parameters() {
+  init::xavier_uniform_(in_proj_weight);
+  out_proj->reset_parameters();
+  if (!options.bias) return;
+  init::zeros_(in_proj_bias);
+  init::zeros_(out_proj->bias);
+}
+
+Tensor MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                   const MultiheadAttentionCall& call) {
+  return attend(query, key, value, call, /*need_weights=*/false).first;
+}
+
+std::pair<Tensor, Tensor> MultiheadAttention::forward_with_weights(const Tensor& query, const Tensor& key,
+                                                                   const Tensor& value,
+                                                                   const MultiheadAttentionCall& call) {
+  return attend(query, key, value, call, /*need_weights=*/true);
+}
+
+std::pair<Tensor, Tensor> MultiheadAttention::attend(const Tensor& query, const Tensor& key, const Tensor& value,
+                                                     const MultiheadAttentionCall& call, bool need_weights) {
+  const char* op = "MultiheadAttention";
+  const int64_t E = embed_dim, H = num_heads, D = head_dim;
+  bool batched = query.dim() == 3;
+  check<ShapeError>((batched || query.dim() == 2) && key.dim() == query.dim() && value.dim() == query.dim(),
+                    "{}: query {}, key {}, value {} should all be 3-d ({}) or all 2-d [L, E]", op, query.sizes(),
+                    key.sizes(), value.sizes(), options.batch_first ? "[B, L, E]" : "[L, B, E]");
+  check<ShapeError>(query.size(-1) == E && key.size(-1) == E && value.size(-1) == E,
+                    "{}: query {}, key {}, value {} should end in embed_dim {}", op, query.sizes(), key.sizes(),
+                    value.sizes(), E);
+  auto to_batch_first = [&](const Tensor& t) {
+    if (!batched) return t.unsqueeze(0);
+    return options.batch_first ? t : t.transpose(0, 1);
+  };
+  Tensor q = to_batch_first(query), k = to_batch_first(key), v = to_batch_first(value);  // [B, L|S, E]
+  const int64_t B = q.size(0), L = q.size(1), S = k.size(1);
+  check<ShapeError>(k.size(0) == B && v.size(0) == B && v.size(1) == S,
+                    "{}: query {}, key {}, value {}: batch sizes or key and value lengths differ", op, query.sizes(),
+                    key.sizes(), value.sizes());
+
+  // Rows [index E, (index + 1) E) of the packed projection: [B, positions, E] -> [B, H, positions, D].
+  auto project = [&](const Tensor& x, int64_t index) {
+    Tensor weight = in_proj_weight.narrow(0, index * E, E);
+    Tensor bias = in_proj_bias.defined() ? in_proj_bias.narrow(0, index * E, E) : Tensor();
+    return functional::linear(x, weight, bias).view({B, x.size(1), H, D}).transpose(1, 2);
+  };
+  Tensor qh = project(q, 0), kh = project(k, 1), vh = project(v, 2);
+
+  // The additive mask, broadcast to [B, H, L, S].
+  DType dtype = query.dtype();
+  Tensor mask;
+  auto add_mask = [&](const Tensor& m) { mask = mask.defined() ? add(mask, m) : m; };
+  if (call.attn_mask.defined()) {
+    const Tensor& m = call.attn_mask;
+    bool shared = m.dim() == 2 && m.size(0) == L && m.size(1) == S;
+    bool per_head = m.dim() == 3 && m.size(0) == B * H && m.size(1) == L && m.size(2) == S;
+    check<ShapeError>(shared || per_head, "{}: attn_mask {} should be [{}, {}] or [{}, {}, {}]", op, m.sizes(), L, S,
+                      B * H, L, S);
+    Tensor additive = additive_mask(m, dtype);
+    add_mask(shared ? additive : additive.view({B, H, L, S}));
+  }
+  if (call.key_padding_mask.defined()) {
+    const Tensor& m = call.key_padding_mask;
+    bool fits = batched ? m.dim() == 2 && m.size(0) == B && m.size(1) == S : m.dim() == 1 && m.size(0) == S;
+    check<ShapeError>(fits, "{}: key_padding_mask {} should be [{}, {}] for key {}", op, m.sizes(), B, S, key.sizes());
+    add_mask(additive_mask(m, dtype).view({B, 1, 1, S}));
+  }
+  if (call.is_causal) add_mask(core::triu(core::full({L, S}, -INFINITY, {.dtype = dtype}), 1));
+
+  Tensor attended, weights;  // [B, H, L, D], [B, H, L, S]
+  if (!need_weights && (!mask.defined() || mask.dim() == 2)) {
+    attended = functional::scaled_dot_product_attention(qh, kh, vh, {.attn_mask = mask});
+  } else {
+    Tensor scores = mul(matmul(qh, kh.transpose(2, 3)), 1.0 / std::sqrt(static_cast<double>(D)));
+    weights = softmax(mask.defined() ? add(scores, mask) : scores, -1);
+    attended = matmul(weights, vh);
+  }
+  Tensor out = (*out_proj)(attended.transpose(1, 2).reshape({B, L, E}));  // [B, L, E]
+  out = !batched ? out.squeeze(0) : options.batch_first ? out : out.transpose(0, 1);
+  if (weights.defined()) {
+    if (call.average_attn_weights) weights = mean(weights, {1});
+    if (!batched) weights = weights.squeeze(0);
+  }
+  return {out, weights};
+}
+
+std::string MultiheadAttention::extra_repr() const {
+  return fmt::format("embed_dim={}, num_heads={}, bias={}, batch_first={}", embed_dim, num_heads, options.bias,
+                     options.batch_first);
+}
+
+}  // namespace descent::nn
