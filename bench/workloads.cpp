@@ -5,7 +5,6 @@
 // bench/workloads_torch.cpp is the same against LibTorch; bench/compare runs both.
 #include <cblas.h>
 
-#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -44,45 +43,18 @@ Step mlp() {
   return training_step(opt, [model, x, y] { return F::cross_entropy((*model)(x), y); });
 }
 
-// A conv weight [out, in, 3, 3] and bias [out] with PyTorch's default scale: U(+-1/sqrt(fan_in)).
-// NOTE: functional conv2d with our own parameters until nn::Conv2d lands (branch nn-modules).
-struct ConvParams {
-  Tensor weight, bias;
-  ConvParams(int64_t in, int64_t out) {
-    double bound = 1.0 / std::sqrt(static_cast<double>(in * 9));
-    weight = core::empty({out, in, 3, 3}).uniform_(-bound, bound).requires_grad_();
-    bias = core::empty({out}).uniform_(-bound, bound).requires_grad_();
-  }
-};
-
 Step cnn() {
-  auto conv1 = std::make_shared<ConvParams>(1, kConv1), conv2 = std::make_shared<ConvParams>(kConv1, kConv2);
-  int64_t flat = kConv2 * 5 * 5;
-  auto head = std::make_shared<nn::Sequential>(nn::Linear(flat, kCnnHidden), nn::ReLU(), nn::Linear(kCnnHidden, kClasses));
-  std::vector<Tensor> params = {conv1->weight, conv1->bias, conv2->weight, conv2->bias};
-  for (const Tensor& p : head->parameters()) params.push_back(p);
-  auto opt = std::make_shared<optim::SGD>(params, optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+  auto model = std::make_shared<nn::Sequential>(
+      nn::Conv2d(1, kConv1, 3), nn::ReLU(), nn::MaxPool2d(2), nn::Conv2d(kConv1, kConv2, 3), nn::ReLU(), nn::MaxPool2d(2),
+      nn::Flatten(), nn::Linear(kConv2 * 5 * 5, kCnnHidden), nn::ReLU(), nn::Linear(kCnnHidden, kClasses));
+  auto opt = std::make_shared<optim::SGD>(model->parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
   Tensor x = core::randn({kCnnBatch, 1, kImage, kImage}), y = core::randint(0, kClasses, {kCnnBatch});
-  return training_step(opt, [=] {
-    Tensor h = F::max_pool2d(relu(F::conv2d(x, conv1->weight, conv1->bias)), 2);
-    h = F::max_pool2d(relu(F::conv2d(h, conv2->weight, conv2->bias)), 2);
-    return F::cross_entropy((*head)(h.flatten(1)), y);
-  });
+  return training_step(opt, [model, x, y] { return F::cross_entropy((*model)(x), y); });
 }
-
-// Layer norm weight (ones) and bias (zeros) of width C.
-struct Norm : nn::Module {
-  Tensor weight, bias;
-  explicit Norm(int64_t width) {
-    weight = register_parameter("weight", core::ones({width}));
-    bias = register_parameter("bias", core::zeros({width}));
-  }
-  Tensor forward(const Tensor& x) { return F::layer_norm(x, {weight.size(0)}, weight, bias); }
-};
 
 // Pre-norm block: x + proj(attention(ln1(x))), then x + fc2(gelu(fc1(ln2(x)))).
 struct Block : nn::Module {
-  Norm ln1{kGptWidth}, ln2{kGptWidth};
+  nn::LayerNorm ln1{{kGptWidth}}, ln2{{kGptWidth}};
   nn::Linear qkv{kGptWidth, 3 * kGptWidth}, proj{kGptWidth, kGptWidth};
   nn::Linear fc1{kGptWidth, 4 * kGptWidth}, fc2{4 * kGptWidth, kGptWidth};
   Block() {
@@ -95,33 +67,33 @@ struct Block : nn::Module {
   }
   Tensor forward(const Tensor& x) {
     int64_t batch = x.size(0), time = x.size(1), head_width = kGptWidth / kGptHeads;
-    Tensor qkv_out = qkv(ln1.forward(x));  // [B, T, 3C]
-    auto head_split = [&](int64_t part) {    // [B, T, C] -> [B, H, T, C / H]
+    Tensor qkv_out = qkv(ln1(x));          // [B, T, 3C]
+    auto head_split = [&](int64_t part) {  // [B, T, C] -> [B, H, T, C / H]
       return qkv_out.slice(2, part * kGptWidth, (part + 1) * kGptWidth).reshape({batch, time, kGptHeads, head_width}).transpose(1, 2);
     };
     Tensor attended = F::scaled_dot_product_attention(head_split(0), head_split(1), head_split(2), {.is_causal = true});
     Tensor h = x + proj(attended.transpose(1, 2).reshape({batch, time, kGptWidth}));
-    return h + fc2(gelu(fc1(ln2.forward(h))));
+    return h + fc2(gelu(fc1(ln2(h))));
   }
 };
 
 struct Gpt : nn::Module {
-  Tensor token_embedding, position_embedding;
+  nn::Embedding token_embedding{kGptVocab, kGptWidth}, position_embedding{kGptContext, kGptWidth};
   nn::ModuleList blocks;
-  Norm ln_f{kGptWidth};
+  nn::LayerNorm ln_f{{kGptWidth}};
   nn::Linear head{kGptWidth, kGptVocab};
   Gpt() {
-    token_embedding = register_parameter("token_embedding", core::randn({kGptVocab, kGptWidth}));
-    position_embedding = register_parameter("position_embedding", core::randn({kGptContext, kGptWidth}));
+    register_module("token_embedding", token_embedding);
+    register_module("position_embedding", position_embedding);
     for (int64_t i = 0; i < kGptLayers; ++i) blocks.push_back(std::make_shared<Block>());
     register_module("blocks", blocks);
     register_module("ln_f", ln_f);
     register_module("head", head);
   }
   Tensor forward(const Tensor& tokens) {  // [B, T] -> logits [B, T, V]
-    Tensor x = F::embedding(tokens, token_embedding) + position_embedding;
+    Tensor x = token_embedding(tokens) + position_embedding.weight;
     for (size_t i = 0; i < blocks.size(); ++i) x = blocks.at<Block>(i).forward(x);
-    return head(ln_f.forward(x));
+    return head(ln_f(x));
   }
 };
 

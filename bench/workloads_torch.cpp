@@ -42,19 +42,12 @@ Step mlp() {
 }
 
 Step cnn() {
-  torch::nn::Conv2d conv1(torch::nn::Conv2dOptions(1, kConv1, 3)), conv2(torch::nn::Conv2dOptions(kConv1, kConv2, 3));
-  torch::nn::Linear fc1(kConv2 * 5 * 5, kCnnHidden), fc2(kCnnHidden, kClasses);
-  std::vector<torch::Tensor> params;
-  for (const auto& module : std::vector<std::shared_ptr<torch::nn::Module>>{conv1.ptr(), conv2.ptr(), fc1.ptr(), fc2.ptr()}) {
-    for (const torch::Tensor& p : module->parameters()) params.push_back(p);
-  }
-  auto opt = std::make_shared<torch::optim::SGD>(params, torch::optim::SGDOptions(0.01).momentum(0.9));
+  using namespace torch::nn;
+  Sequential model(Conv2d(Conv2dOptions(1, kConv1, 3)), ReLU(), MaxPool2d(MaxPool2dOptions(2)), Conv2d(Conv2dOptions(kConv1, kConv2, 3)),
+                   ReLU(), MaxPool2d(MaxPool2dOptions(2)), Flatten(), Linear(kConv2 * 5 * 5, kCnnHidden), ReLU(), Linear(kCnnHidden, kClasses));
+  auto opt = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
   torch::Tensor x = torch::randn({kCnnBatch, 1, kImage, kImage}), y = torch::randint(0, kClasses, {kCnnBatch});
-  return training_step(opt, [=]() mutable {
-    torch::Tensor h = torch::max_pool2d(torch::relu(conv1->forward(x)), 2);
-    h = torch::max_pool2d(torch::relu(conv2->forward(h)), 2);
-    return F::cross_entropy(fc2->forward(torch::relu(fc1->forward(h.flatten(1)))), y);
-  });
+  return training_step(opt, [model, x, y]() mutable { return F::cross_entropy(model->forward(x), y); });
 }
 
 // Pre-norm block: x + proj(attention(ln1(x))), then x + fc2(gelu(fc1(ln2(x)))).
