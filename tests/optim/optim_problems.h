@@ -1,6 +1,7 @@
-// The two problems the optim tests train: a small tanh model of leaf tensors (w, b) and a
-// Rosenbrock function, with their starting values from tests/optim/golden/optim_rules.json (made
-// by gen_optim.py), and rules built by name from the golden file's options.
+// The two problems the optim tests train, as nn modules with their starting weights from
+// tests/optim/golden/optim_rules.json (made by gen_optim.py): a Linear(2, 2) -> Tanh ->
+// Linear(2, 1) model with a squared-error loss, and a Rosenbrock function of one parameter
+// vector; and rules built by name from the golden file's options.
 #pragma once
 
 #include <memory>
@@ -18,32 +19,51 @@ inline const Golden& rules_golden() {
   return golden;
 }
 
-// loss = sum((tanh(x * w + b) - t)^2), x and t of shape [4, 2, 3], w [2, 3], b [3].
-inline Tensor model_loss(const std::vector<Tensor>& params) {
-  const Golden& g = rules_golden();
-  static const Tensor x = g.tensor("model.x"), t = g.tensor("model.t");
-  return square(tanh(x * params[0] + params[1]) - t).sum();
-}
+// The point p of the Rosenbrock function, as a module with the parameter "p".
+class RosenbrockPoint : public nn::Module {
+ public:
+  RosenbrockPoint() { p = register_parameter("p", core::zeros({2}, {.dtype = kFloat64})); }
+  // sum(100 (p[1:] - p[:-1]^2)^2 + (1 - p[:-1])^2).
+  Tensor loss() const {
+    Tensor head = p.slice(0, 0, p.size(0) - 1), tail = p.slice(0, 1);
+    return (100.0 * square(tail - square(head)) + square(1.0 - head)).sum();
+  }
+  Tensor p;
+};
 
-// loss = sum(100 (p[1:] - p[:-1]^2)^2 + (1 - p[:-1])^2).
-inline Tensor rosen_loss(const std::vector<Tensor>& params) {
-  const Tensor& p = params[0];
-  Tensor head = p.slice(0, 0, p.size(0) - 1), tail = p.slice(0, 1);
-  return (100.0 * square(tail - square(head)) + square(1.0 - head)).sum();
-}
+// "model" or "rosen": a module in float64 holding the golden starting weights, and its loss.
+class Problem {
+ public:
+  explicit Problem(const std::string& name) : name_(name) {
+    nn::StateDict start;
+    if (name == "model") {
+      auto model = std::make_unique<nn::Sequential>(nn::Linear(2, 2), nn::Tanh(), nn::Linear(2, 1));
+      for (const char* key : {"0.weight", "0.bias", "2.weight", "2.bias"}) {
+        start.insert(key, rules_golden().tensor(std::string("model.") + key));
+      }
+      module_ = std::move(model);
+    } else {
+      module_ = std::make_unique<RosenbrockPoint>();
+      start.insert("p", rules_golden().tensor("rosen.p"));
+    }
+    module_->to(kFloat64);
+    module_->load_state_dict(start);
+  }
 
-inline std::vector<Tensor> problem_params(const std::string& problem) {
-  const Golden& g = rules_golden();
-  std::vector<std::string> names = problem == "model" ? std::vector<std::string>{"model.w", "model.b"}
-                                                      : std::vector<std::string>{"rosen.p"};
-  std::vector<Tensor> params;
-  for (const std::string& name : names) params.push_back(g.tensor(name).requires_grad_());
-  return params;
-}
+  nn::Module& module() { return *module_; }
+  std::vector<Tensor> params() const { return module_->parameters(); }
 
-inline Tensor problem_loss(const std::string& problem, const std::vector<Tensor>& params) {
-  return problem == "model" ? model_loss(params) : rosen_loss(params);
-}
+  // model: sum((model(x) - t)^2) over the golden batch x [8, 2], t [8, 1].
+  Tensor loss() {
+    if (name_ != "model") return static_cast<RosenbrockPoint&>(*module_).loss();
+    static const Tensor x = rules_golden().tensor("model.x"), t = rules_golden().tensor("model.t");
+    return square(static_cast<nn::Sequential&>(*module_)(x) - t).sum();
+  }
+
+ private:
+  std::string name_;
+  std::unique_ptr<nn::Module> module_;
+};
 
 // A rule with its defaults, by name.
 inline std::unique_ptr<optim::UpdateRule> default_rule(const std::string& rule) {

@@ -2,6 +2,7 @@
 // gradient accumulation (k micro-batches == one batch of k b), and the linear scaling rule.
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -70,30 +71,39 @@ TEST(OptimClip, LinearScalingRule) {
   EXPECT_TRUE(throws_with<ValueError>([] { linear_scaled_lr(0.1, 0, 64); }, {"linear_scaled_lr"}));
 }
 
-// Mean loss of a tanh model over the samples x[begin:end] (one sample per row of dim 0).
-Tensor batch_loss(const Tensor& w, const Tensor& b, const Tensor& x, const Tensor& t, int64_t begin, int64_t end) {
-  Tensor xs = x.slice(0, begin, end), ts = t.slice(0, begin, end);
-  return square(tanh(xs * w + b) - ts).sum() / static_cast<double>(end - begin);
+// Linear(3, 4) -> Tanh -> Linear(4, 2) in float64.
+nn::Sequential tanh_model() {
+  nn::Sequential model{nn::Linear(3, 4), nn::Tanh(), nn::Linear(4, 2)};
+  model.to(kFloat64);
+  return model;
+}
+
+// Mean squared error of the model over the samples x[begin:end] (one sample per row).
+Tensor batch_loss(nn::Sequential& model, const Tensor& x, const Tensor& t, int64_t begin, int64_t end) {
+  return square(model(x.slice(0, begin, end)) - t.slice(0, begin, end)).sum() / static_cast<double>(end - begin);
 }
 
 TEST(OptimClip, AccumulatedMicroBatchesEqualOneLargeBatch) {
   const int64_t k = 4, b = 3;
-  Tensor x = core::randn({k * b, 2, 3}, {.dtype = kFloat64});
-  Tensor t = core::randn({k * b, 2, 3}, {.dtype = kFloat64});
-  Tensor w0 = core::randn({2, 3}, {.dtype = kFloat64}), b0 = core::randn({3}, {.dtype = kFloat64});
-  Tensor w1 = w0.clone().requires_grad_(), b1 = b0.clone().requires_grad_();  // one batch of k b
-  Tensor w2 = w0.clone().requires_grad_(), b2 = b0.clone().requires_grad_();  // k micro-batches of b
-  SGD full({w1, b1}, {.lr = 0.1, .momentum = 0.9});
-  SGD micro({w2, b2}, {.lr = 0.1, .momentum = 0.9});
+  Tensor x = core::randn({k * b, 3}, {.dtype = kFloat64});
+  Tensor t = core::randn({k * b, 2}, {.dtype = kFloat64});
+  nn::Sequential whole = tanh_model(), split = tanh_model();  // one batch of k b; k micro-batches of b
+  split.load_state_dict(whole.state_dict());
+  SGD full(whole.parameters(), {.lr = 0.1, .momentum = 0.9});
+  SGD micro(split.parameters(), {.lr = 0.1, .momentum = 0.9});
   GradientAccumulator accumulate(k);
+  auto expect_close = [&](auto value, const std::string& what) {
+    for (size_t i = 0; i < whole.parameters().size(); ++i) {
+      ASSERT_TRUE(tensors_close(value(split.parameters()[i]), value(whole.parameters()[i]), 1e-6, 1e-12)) << what << " " << i;
+    }
+  };
   for (int step = 0; step < 3; ++step) {
-    batch_loss(w1, b1, x, t, 0, k * b).backward();
+    batch_loss(whole, x, t, 0, k * b).backward();
     int steps_taken = 0;
     for (int64_t m = 0; m < k; ++m) {
       EXPECT_EQ(accumulate.pending(), m);
-      if (accumulate.backward(batch_loss(w2, b2, x, t, m * b, (m + 1) * b))) {
-        ASSERT_TRUE(tensors_close(w2.grad(), w1.grad(), 1e-6, 1e-12));
-        ASSERT_TRUE(tensors_close(b2.grad(), b1.grad(), 1e-6, 1e-12));
+      if (accumulate.backward(batch_loss(split, x, t, m * b, (m + 1) * b))) {
+        expect_close([](const Tensor& p) { return p.grad(); }, "gradient");
         micro.step();
         micro.zero_grad();
         ++steps_taken;
@@ -102,8 +112,7 @@ TEST(OptimClip, AccumulatedMicroBatchesEqualOneLargeBatch) {
     EXPECT_EQ(steps_taken, 1);
     full.step();
     full.zero_grad();
-    EXPECT_TRUE(tensors_close(w2, w1, 1e-6, 1e-12)) << "after step " << step;
-    EXPECT_TRUE(tensors_close(b2, b1, 1e-6, 1e-12)) << "after step " << step;
+    expect_close([](const Tensor& p) { return p; }, "parameter after step " + std::to_string(step));
   }
 }
 
