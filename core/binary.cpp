@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <type_traits>
@@ -644,8 +645,10 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   Tensor x = to(a, result);
   Tensor y = to(b, result);
   Tensor out = Tensor::empty(shape, result);
+  // NOTE: the condition is read as bytes (bool's storage) compared with 0: GCC 12 vectorises
+  // that select, and not one on a loaded bool.
   dispatch(result, "where", [&]<typename T>() {
-    apply<T, bool, T, T>([](bool c, T u, T v) { return c ? u : v; }, out, condition, x, y);
+    apply<T, uint8_t, T, T>([](uint8_t c, T u, T v) { return c != 0 ? u : v; }, out, condition, x, y);
   });
   return out;
 }
@@ -659,8 +662,12 @@ Tensor where_scalar(const Tensor& condition, const Tensor& t, const Scalar& s, S
   Tensor out = Tensor::empty(shape, result);
   dispatch(result, "where", [&]<typename T>() {
     T v = s.to<T>();
-    if (side == ScalarSide::Right) apply<T, bool, T>([v](bool c, T u) { return c ? u : v; }, out, condition, x);
-    else apply<T, bool, T>([v](bool c, T u) { return c ? v : u; }, out, condition, x);
+    // NOTE: the condition as bytes, as in where above.
+    if (side == ScalarSide::Right) {
+      apply<T, uint8_t, T>([v](uint8_t c, T u) { return c != 0 ? u : v; }, out, condition, x);
+    } else {
+      apply<T, uint8_t, T>([v](uint8_t c, T u) { return c != 0 ? v : u; }, out, condition, x);
+    }
   });
   return out;
 }
