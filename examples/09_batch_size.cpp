@@ -38,7 +38,7 @@ int main(int argc, char** argv) try {
   data::TensorDataset train = flattened(data::FashionMNIST(root, data::Split::Train));
   data::TensorDataset test = flattened(data::FashionMNIST(root, data::Split::Test));
   if (smoke) {
-    train = data::TensorDataset(train.x().slice(0, 0, 2048), train.y().slice(0, 0, 2048));
+    train = data::TensorDataset(train.x().slice(0, 0, 1024), train.y().slice(0, 0, 1024));
     test = data::TensorDataset(test.x().slice(0, 0, 512), test.y().slice(0, 0, 512));
   }
   const int epochs = smoke ? 2 : 5;

@@ -1,6 +1,8 @@
 // Prefix grouping of the `descent train` checkpoint; see tools/checkpoint_layout.h.
 #include "tools/checkpoint_layout.h"
 
+#include <stdexcept>
+
 #include "core/error.h"
 
 namespace descent::tools {
@@ -52,6 +54,20 @@ const std::string& metadata_at(const nn::Checkpoint& checkpoint, const std::stri
   auto it = checkpoint.metadata.find(key);
   check<ValueError>(it != checkpoint.metadata.end(), "{}: not a descent train checkpoint: no metadata {}", file, key);
   return it->second;
+}
+
+uint64_t metadata_count(const nn::Checkpoint& checkpoint, const std::string& key, const std::string& file) {
+  const std::string& text = metadata_at(checkpoint, key, file);
+  size_t used = 0;
+  uint64_t value = 0;
+  try {
+    value = std::stoull(text, &used);
+  } catch (const std::logic_error&) {  // not a number, or out of range
+    used = 0;
+  }
+  check<ValueError>(!text.empty() && used == text.size() && text[0] != '-', "{}: metadata {} = '{}' is not a count",
+                    file, key, text);
+  return value;
 }
 
 }  // namespace descent::tools

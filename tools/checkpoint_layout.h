@@ -8,6 +8,7 @@
 //                      default generator; command_line as typed.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "nn/checkpoint.h"
@@ -27,5 +28,7 @@ nn::StateDict take_prefixed_tensors(const nn::Checkpoint& checkpoint, const std:
 
 // metadata[key], or a ValueError naming the file and the key.
 const std::string& metadata_at(const nn::Checkpoint& checkpoint, const std::string& key, const std::string& file);
+// metadata[key] as a non-negative integer (counters, seeds), or a ValueError naming the key.
+uint64_t metadata_count(const nn::Checkpoint& checkpoint, const std::string& key, const std::string& file);
 
 }  // namespace descent::tools

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -70,7 +71,8 @@ namespace {
 
 constexpr const char* kCsvHeader = "kind,epoch,step,loss,lr,test_loss,test_accuracy";
 
-// The rows of an existing metrics.csv whose step (third column) is at most `last_step`.
+// The rows of an existing metrics.csv whose step (third column) is at most `last_step` (rows
+// without a step, such as a line cut short by a kill, are dropped).
 std::string rows_up_to(const std::string& path, int64_t last_step) {
   std::ifstream in(path);
   check<ValueError>(in.good(), "descent train --resume: cannot read {}", path);
@@ -82,7 +84,9 @@ std::string rows_up_to(const std::string& path, int64_t last_step) {
     std::getline(fields, kind, ',');
     std::getline(fields, epoch, ',');
     std::getline(fields, step, ',');
-    if (!step.empty() && std::stoll(step) <= last_step) kept += line + "\n";
+    int64_t step_value = 0;
+    auto [end, error] = std::from_chars(step.data(), step.data() + step.size(), step_value);
+    if (error == std::errc() && end == step.data() + step.size() && step_value <= last_step) kept += line + "\n";
   }
   return kept;
 }

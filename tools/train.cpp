@@ -116,11 +116,11 @@ struct RunCounters {
     m["run.samples"] = std::to_string(samples);
   }
   void from_checkpoint(const nn::Checkpoint& c, const std::string& file) {
-    global_step = std::stoll(metadata_at(c, "run.global_step", file));
+    global_step = static_cast<int64_t>(metadata_count(c, "run.global_step", file));
     epoch_loss_sum = optim::parse_double(metadata_at(c, "run.epoch_loss_sum", file), "run.epoch_loss_sum");
-    epoch_batches = std::stoll(metadata_at(c, "run.epoch_batches", file));
+    epoch_batches = static_cast<int64_t>(metadata_count(c, "run.epoch_batches", file));
     train_seconds = optim::parse_double(metadata_at(c, "run.train_seconds", file), "run.train_seconds");
-    samples = std::stoll(metadata_at(c, "run.samples", file));
+    samples = static_cast<int64_t>(metadata_count(c, "run.samples", file));
   }
 };
 
@@ -181,8 +181,8 @@ struct Trainer {
     schedule->load_state_dict(take_prefixed(checkpoint, "schedule"));
     loader->load_state_dict(take_prefixed(checkpoint, "loader"));
     counters.from_checkpoint(checkpoint, file);
-    default_generator().manual_seed(std::stoull(metadata_at(checkpoint, "rng.seed", file)));
-    default_generator().set_offset(std::stoull(metadata_at(checkpoint, "rng.offset", file)));
+    default_generator().manual_seed(metadata_count(checkpoint, "rng.seed", file));
+    default_generator().set_offset(metadata_count(checkpoint, "rng.offset", file));
   }
 
   // One epoch from wherever the loader stands; false when stopped early (a checkpoint is written).
