@@ -92,7 +92,7 @@ int main() {
   }
   fmt::print(gnuplot, "set terminal pngcairo size 1400,1000\nset output 'schedules.png'\n"
                       "set multiplot layout 3,4 title 'learning rate against step (base lr 0.1)'\n"
-                      "set key off\nset grid\nset yrange [0:0.11]\n");
+                      "set termoption noenhanced\nset key off\nset grid\nset xtics 25\nset yrange [0:0.11]\n");
   for (size_t i = 0; i < curves.size(); ++i) {
     fmt::print(gnuplot, "set title '{}'\nplot 'schedules.dat' index {} with lines lw 2\n", curves[i].name, i);
   }
