@@ -1,7 +1,7 @@
 // The north-star program of the design (docs/TRAINING.md walks through it): a small CNN on
 // Fashion-MNIST with SGD + Nesterov momentum, weight decay on weights only, gradient clipping and
 // a warmup-cosine schedule; saves the trained net as net.safetensors. Needs
-// /usr/share/datasets/fashion-mnist. `--smoke`: 1024 training pictures, one epoch.
+// /usr/share/datasets/fashion-mnist. `--smoke`: 512 training pictures, one epoch.
 #include <numeric>
 #include <string>
 
@@ -29,7 +29,7 @@ int main(int argc, char** argv) try {
   data::DatasetPtr train =
       std::make_shared<data::FashionMNIST>("/usr/share/datasets/fashion-mnist", data::Split::Train);
   if (smoke) {
-    std::vector<int64_t> first(1024);
+    std::vector<int64_t> first(512);
     std::iota(first.begin(), first.end(), 0);
     train = std::make_shared<data::Subset>(train, first);
   }
@@ -41,7 +41,7 @@ int main(int argc, char** argv) try {
   // Two parameter groups: weights decay, biases and norms do not.
   auto groups = optim::weight_decay_groups(net.named_parameters(), 5e-4);
   optim::SGD opt(groups, {.lr = 0.05, .momentum = 0.9, .nesterov = true});
-  auto sched = optim::warmup_cosine(opt, {.warmup_steps = smoke ? 4 : 200, .total_steps = epochs * loader.size()});
+  auto sched = optim::warmup_cosine(opt, {.warmup_steps = smoke ? 2 : 200, .total_steps = epochs * loader.size()});
 
   for (int epoch = 0; epoch < epochs; ++epoch) {
     net.train();
