@@ -1,0 +1,42 @@
+// What a `descent train` run is: every option that decides its result, with the defaults that
+// depend on others (lr per optimizer, warmup length) resolved. It is stored in the checkpoint's
+// metadata ("config.<name>"), so that --resume and `descent eval` rebuild the same run.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace descent::tools {
+
+struct TrainConfig {
+  std::string model = "cnn";                  // mlp | cnn
+  std::string dataset = "fashion-mnist";      // fashion-mnist | mnist | spirals
+  std::string data_dir;                       // "" : the dataset's default directory
+  std::string optimizer = "sgd";              // sgd | adam | adamw | rmsprop | lion
+  double lr = -1;                             // < 0: the optimizer's default (default_lr)
+  double momentum = -1;                       // < 0: 0.9 for sgd, 0 for rmsprop
+  bool nesterov = false;
+  double weight_decay = -1;                   // < 0: the optimizer's default (default_weight_decay)
+  std::vector<double> betas = {0.9, 0.999};   // adam, adamw, lion (lion's default: 0.9, 0.99)
+  std::string schedule = "warmup-cosine";     // constant | step | cosine | warmup-cosine | onecycle | plateau
+  int64_t warmup_steps = -1;                  // < 0: 5% of the optimizer steps
+  int64_t batch_size = 64;                    // examples per loader batch (one micro-batch)
+  int64_t accumulate = 1;                     // micro-batches per optimizer step
+  int64_t epochs = 3;
+  double clip_grad_norm = 0;                  // 0: no clipping
+  uint64_t seed = 0;
+
+  // Fills the defaults that depend on other options (lr, momentum, weight decay, betas); the
+  // warmup needs the step count and is resolved by warmup_steps_for().
+  void resolve_defaults(bool betas_given);
+  int64_t warmup_steps_for(int64_t total_steps) const;
+  bool image_dataset() const { return dataset != "spirals"; }
+  std::string resolved_data_dir() const;
+
+  std::map<std::string, std::string> to_metadata() const;  // keys "config.<name>"
+  static TrainConfig from_metadata(const std::map<std::string, std::string>& metadata, const std::string& file);
+};
+
+}  // namespace descent::tools

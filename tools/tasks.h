@@ -1,0 +1,29 @@
+// The data of a run: train and test sets of the chosen dataset, how inputs are normalised, and
+// the class names (for the confusion matrix). Fashion-MNIST and MNIST come from IDX files;
+// spirals is the seeded synthetic two-class set of data/synthetic.h.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "data/dataset.h"
+#include "tools/config.h"
+
+namespace descent::tools {
+
+struct Task {
+  data::DatasetPtr train, test;
+  std::vector<std::string> class_names;
+  int64_t in_features = 0;  // numbers per example
+  double mean = 0.0, std = 1.0;  // inputs are fed as (x - mean) / std
+
+  int64_t classes() const { return static_cast<int64_t>(class_names.size()); }
+  // The batch as the model takes it: normalised, float32.
+  Tensor prepare(const Tensor& x) const;
+};
+
+// Reads the dataset of `config`; descent errors (FileError, ...) when its files are bad.
+Task load_task(const TrainConfig& config);
+
+}  // namespace descent::tools
