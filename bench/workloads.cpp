@@ -160,5 +160,9 @@ int main(int argc, char** argv) {
       {"adamw", adamw}, {"sgemm", sgemm}, {"copy", copy},
   };
   return workloads::run_main(argc, argv, [](int threads) { descent::set_num_threads(threads); }, all,
-                             [] { std::printf("openblas_core=%s threads=%d\n", openblas_get_corename(), descent::get_num_threads()); });
+                             [] {
+                               // openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP.
+                               std::printf("openblas_core=%s openblas_parallel=%d threads=%d\n", openblas_get_corename(),
+                                           openblas_get_parallel(), descent::get_num_threads());
+                             });
 }
