@@ -68,6 +68,13 @@ void BM_BinaryAddInPlaceTransposed(benchmark::State& state) {
   });
 }
 
+// contiguous() of a transposed 4096 x 4096 view: the copy kernel through the tiled loop, 8 bytes
+// per element (compare with BM_CopyLoop).
+void BM_ContiguousOfTransposed(benchmark::State& state) {
+  Tensor a = descent::core::transpose(descent::randn({kSide, kSide}), 0, 1);
+  run_with_threads(state, 2 * kElements * kFloat, [&] { benchmark::DoNotOptimize(descent::core::contiguous(a)); });
+}
+
 // NOTE: UseRealTime, as for every benchmark that runs threads: CPU time counts only the main thread.
 #define DESCENT_BINARY_BENCHMARK(name) \
   BENCHMARK(name)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)
@@ -78,5 +85,6 @@ DESCENT_BINARY_BENCHMARK(BM_BinaryAddInPlace);
 DESCENT_BINARY_BENCHMARK(BM_BinaryMulInPlace);
 DESCENT_BINARY_BENCHMARK(BM_BinaryAddTransposed);
 DESCENT_BINARY_BENCHMARK(BM_BinaryAddInPlaceTransposed);
+DESCENT_BINARY_BENCHMARK(BM_ContiguousOfTransposed);
 
 }  // namespace

@@ -50,7 +50,7 @@ constexpr int64_t kGatherBlock = 256;
 template <typename In, typename Out, typename Kernel>
 void for_each_run(const Tensor& out, const Tensor& x, const Kernel& kernel) {
   ElementwiseLoop loop(out, {x});
-  loop.run([&](char* const* pointers, const int64_t* strides, int64_t n) {
+  loop.run_staged([&](char* const* pointers, const int64_t* strides, int64_t n) {
     char* out_bytes = pointers[0];
     const char* in_bytes = pointers[1];
     const bool in_contiguous = strides[1] == sizeof(In);

@@ -1,7 +1,10 @@
-// ElementwiseLoop: broadcasting rules, the geometry it reduces a loop to (runs), and that every
-// element is visited exactly once, with one thread or several.
+// ElementwiseLoop: broadcasting rules, the geometry it reduces a loop to (runs), that every
+// element is visited exactly once, with one thread or several, and the tiled walk of inputs that
+// cross the output's memory order (odd sizes, permuted dims, broadcasts, in place, overlaps),
+// checked element by element against a plain reference.
 #include <atomic>
 #include <mutex>
+#include <functional>
 #include <set>
 
 #include "core/iterate.h"
@@ -105,6 +108,139 @@ TEST(ElementwiseLoop, ExceptionsInsideTheLoopReachTheCaller) {
   Tensor out = core::empty({100000});
   ElementwiseLoop loop(out, {});
   EXPECT_THROW(loop.run([](char* const*, const int64_t*, int64_t) { throw ValueError("inside"); }, 10), ValueError);
+}
+
+
+// ---- tiled loops ----
+
+// Every index of `shape`, row-major.
+void for_each_index(const Dims& shape, const std::function<void(const Dims&)>& visit) {
+  Dims index = Dims::filled(shape.size(), 0);
+  if (shape.product() == 0) return;
+  while (true) {
+    visit(index);
+    int d = shape.size() - 1;
+    while (d >= 0 && ++index[d] == shape[d]) index[d--] = 0;
+    if (d < 0) return;
+  }
+}
+
+// out[i] == f(inputs[i]...) bit for bit at every index i (inputs broadcast to out's shape), read
+// one element at a time through at<double>() (exact for float32 and int64 values used here).
+void expect_elementwise(const Tensor& out, const std::vector<Tensor>& inputs,
+                        const std::function<double(const std::vector<double>&)>& f) {
+  std::vector<Tensor> expanded;
+  for (const Tensor& t : inputs) expanded.push_back(core::expand(t, out.sizes()));
+  int64_t mismatches = 0;
+  for_each_index(out.sizes(), [&](const Dims& index) {
+    std::vector<double> values;
+    for (const Tensor& t : expanded) values.push_back(t.at<double>(index));
+    if (out.at<double>(index) != f(values) && ++mismatches <= 5) {
+      ADD_FAILURE() << "at " << fmt::format("{}", index) << ": " << out.at<double>(index) << " != " << f(values);
+    }
+  });
+  EXPECT_EQ(mismatches, 0);
+}
+
+double sum_of(const std::vector<double>& v) {
+  double total = 0;
+  for (double x : v) total += x;
+  return total;
+}
+
+// The same result, bit for bit, with 1 and 2 threads.
+template <typename Op>
+void expect_same_with_threads(const Op& op) {
+  set_num_threads(1);
+  Tensor one = op();
+  set_num_threads(2);
+  Tensor two = op();
+  EXPECT_EQ(one.to_vector<float>(), two.to_vector<float>());
+}
+
+TEST(TiledLoop, TransposedInputOfOddSizesIsTiledAndExact) {
+  // Neither side a multiple of the tile: partial tiles at both edges.
+  Tensor a = core::transpose(core::randn({131, 197}), 0, 1);  // [197, 131]
+  Tensor b = core::randn({197, 131});
+  Tensor out = core::empty({197, 131});
+  EXPECT_TRUE(ElementwiseLoop(out, {a, b}).tiled());
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Tensor sum = core::add(a, b);
+    // float + float rounds once; the double sum of two floats rounded to float is the same.
+    expect_elementwise(sum, {a, b}, [](const std::vector<double>& v) { return double(float(v[0] + v[1])); });
+  }
+  expect_same_with_threads([&] { return core::add(a, b); });
+}
+
+TEST(TiledLoop, ContiguousOfATransposeIsExactForEveryElementSize) {
+  for (DType dtype : {kFloat32, kFloat64, kInt64}) {
+    Tensor x = core::transpose(core::randint(-1000, 1000, {150, 203}, {.dtype = dtype}), 0, 1);
+    Tensor copy = core::contiguous(x);
+    EXPECT_TRUE(copy.is_contiguous());
+    expect_elementwise(copy, {x}, [](const std::vector<double>& v) { return v[0]; });
+  }
+  Tensor mask = core::transpose(core::gt(core::randn({150, 203}), 0.0), 0, 1);  // bool, one byte
+  expect_elementwise(core::contiguous(mask), {mask}, [](const std::vector<double>& v) { return v[0]; });
+}
+
+TEST(TiledLoop, ThreeDimsWithTwoPermutedAxes) {
+  Tensor x = core::permute(core::randint(-100, 100, {37, 45, 70}, {.dtype = kFloat32}), {2, 0, 1});  // [70, 37, 45]
+  Tensor y = core::randint(-100, 100, {70, 37, 45}, {.dtype = kFloat32});
+  Tensor z = core::permute(core::randint(-100, 100, {45, 70, 37}, {.dtype = kFloat32}), {1, 2, 0});  // [70, 37, 45]
+  Tensor out = core::empty({70, 37, 45});
+  EXPECT_TRUE(ElementwiseLoop(out, {x, y, z}).tiled());
+  Tensor result = core::add(core::mul(x, y), z);
+  expect_elementwise(result, {x, y, z}, [](const std::vector<double>& v) { return v[0] * v[1] + v[2]; });
+  expect_same_with_threads([&] { return core::add(core::mul(x, y), z); });
+}
+
+TEST(TiledLoop, BroadcastTogetherWithATranspose) {
+  Tensor a = core::transpose(core::randint(-100, 100, {150, 90}, {.dtype = kFloat32}), 0, 1);  // [90, 150]
+  Tensor row = core::randint(-100, 100, {150}, {.dtype = kFloat32});
+  Tensor column = core::randint(-100, 100, {90, 1}, {.dtype = kFloat32});
+  Tensor result = core::add(core::add(a, row), column);
+  expect_elementwise(result, {a, row, column}, sum_of);
+  Tensor condition = core::transpose(core::gt(core::randn({150, 90}), 0.0), 0, 1);  // bool [90, 150]
+  Tensor chosen = core::where(condition, a, row);
+  expect_elementwise(chosen, {condition, a, row},
+                     [](const std::vector<double>& v) { return v[0] != 0 ? v[1] : v[2]; });
+}
+
+TEST(TiledLoop, InPlaceOnATransposedView) {
+  Tensor storage = core::randint(-100, 100, {120, 170}, {.dtype = kFloat32});
+  Tensor before = core::clone(storage);
+  Tensor self = core::transpose(storage, 0, 1);  // [170, 120], written through
+  Tensor other = core::randint(-100, 100, {170, 120}, {.dtype = kFloat32});
+  core::add_(self, other);
+  expect_elementwise(self, {core::transpose(before, 0, 1), other}, sum_of);
+}
+
+TEST(TiledLoop, OverlappingReadsOfOneStorage) {
+  Tensor m = core::randint(-100, 100, {140, 140}, {.dtype = kFloat32});
+  Tensor before = core::clone(m);
+  // Read twice in two layouts, out of place.
+  expect_elementwise(core::sub(core::transpose(m, 0, 1), m), {core::transpose(m, 0, 1), m},
+                     [](const std::vector<double>& v) { return v[0] - v[1]; });
+  // Written while read in another layout: m.t() += m makes m + m.t() from the values before.
+  core::add_(core::transpose(m, 0, 1), m);
+  expect_elementwise(m, {before, core::transpose(before, 0, 1)}, sum_of);
+}
+
+TEST(TiledLoop, RunVisitsEveryElementOnceWithoutStaging) {
+  // run() (no staging) walks the same tiles with pointers into the operands themselves.
+  Tensor out = core::zeros({100, 130}, {.dtype = kInt64});
+  Tensor input = core::transpose(core::view(core::arange(13000, {.dtype = kInt64}), {130, 100}), 0, 1);
+  ElementwiseLoop loop(out, {input});
+  ASSERT_TRUE(loop.tiled());
+  loop.run(
+      [&](char* const* p, const int64_t* s, int64_t n) {
+        for (int64_t i = 0; i < n; ++i) {
+          *reinterpret_cast<int64_t*>(p[0] + i * s[0]) += *reinterpret_cast<const int64_t*>(p[1] + i * s[1]) + 1;
+        }
+      },
+      /*grain=*/1000);
+  expect_elementwise(out, {input}, [](const std::vector<double>& v) { return v[0] + 1; });
 }
 
 }  // namespace
