@@ -86,11 +86,16 @@ AutogradMeta::~AutogradMeta() { release_node(grad_fn); }
 
 AutogradMeta& autograd_meta(const Tensor& t) {
   auto& slot = t.impl()->autograd;
-  if (!slot) slot = std::make_shared<AutogradMeta>();
+  if (!slot) slot = std::allocate_shared<AutogradMeta>(ObjectPool<AutogradMeta>());
   return *slot;
 }
 
 AutogradMeta* autograd_meta_if(const Tensor& t) { return t.impl()->autograd.get(); }
+
+bool is_exclusive_gradient(const Tensor& grad) {
+  return grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.storage()->owns_data() &&
+         !grad.requires_grad() && grad.is_contiguous();
+}
 
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
@@ -98,7 +103,7 @@ Edge gradient_edge(const Tensor& t) {
   if (meta.grad_fn) return {meta.grad_fn, meta.output_nr};
   std::shared_ptr<Node> accumulator = meta.grad_accumulator.lock();
   if (!accumulator) {
-    accumulator = std::make_shared<AccumulateGrad>(t);
+    accumulator = std::allocate_shared<AccumulateGrad>(ObjectPool<AccumulateGrad>(), t);
     meta.grad_accumulator = accumulator;
   }
   return {accumulator, 0};
@@ -121,8 +126,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   if (!meta.grad.defined()) {
     // A gradient nobody else holds becomes .grad as it is; a shared or strided one is copied,
     // so that later in-place accumulation never writes into another tensor.
-    bool exclusive = grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.is_contiguous();
-    meta.grad = grad_mode_enabled() ? grad : exclusive ? grad.detach() : core::clone(grad);
+    meta.grad = grad_mode_enabled() ? grad : is_exclusive_gradient(grad) ? grad.detach() : core::clone(grad);
   } else if (grad_mode_enabled()) {
     meta.grad = meta.grad + grad;  // create_graph: keep the sum differentiable
   } else {
