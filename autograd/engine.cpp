@@ -70,12 +70,19 @@ void validate_gradients(const Node& node, const std::vector<Tensor>& gradients) 
   }
 }
 
-// A gradient flowing into `slot`: the first is kept, later ones are added.
+// A gradient flowing into `slot`: the first is kept, later ones are added. A sum that only the
+// slot holds is added into in place (a leaf used by a thousand ops gets a thousand gradients).
+// NOTE: gradients are often shared (add's backward hands one tensor to both inputs, a node may
+// keep what it returned), so in place only when is_exclusive_gradient says nobody else sees it.
 void accumulate(Tensor& slot, Tensor gradient) {
   if (!slot.defined()) {
     slot = std::move(gradient);
+  } else if (grad_mode_enabled()) {
+    slot = descent::add(slot, gradient);  // create_graph: the sum is differentiable
+  } else if (is_exclusive_gradient(slot) && slot.sizes() == gradient.sizes() && slot.dtype() == gradient.dtype()) {
+    core::add_(slot, gradient);
   } else {
-    slot = grad_mode_enabled() ? descent::add(slot, gradient) : core::add(slot, gradient);
+    slot = core::add(slot, gradient);
   }
 }
 

@@ -43,9 +43,19 @@ Node::~Node() {
   for (Edge& edge : next_edges_) release_node(edge.node);
 }
 
+// NOTE: a locked increment of one shared counter per node cost a tiny op more than its
+// arithmetic. Each thread takes its numbers from a block of kSequenceBlock reserved at once: they
+// grow in creation order within a thread, and across threads only up to blocks. The engine uses
+// them only to choose among nodes that are ready together.
 uint64_t Node::next_sequence_nr() {
-  static std::atomic<uint64_t> counter{0};
-  return counter.fetch_add(1, std::memory_order_relaxed);
+  constexpr uint64_t kSequenceBlock = 1024;
+  static std::atomic<uint64_t> reserved{0};
+  thread_local uint64_t next = 0, end = 0;
+  if (next == end) {
+    next = reserved.fetch_add(kSequenceBlock, std::memory_order_relaxed);
+    end = next + kSequenceBlock;
+  }
+  return next++;
 }
 
 void Node::set_next_edges(std::vector<Edge> edges, std::vector<InputMeta> metas) {
@@ -86,11 +96,16 @@ AutogradMeta::~AutogradMeta() { release_node(grad_fn); }
 
 AutogradMeta& autograd_meta(const Tensor& t) {
   auto& slot = t.impl()->autograd;
-  if (!slot) slot = std::make_shared<AutogradMeta>();
+  if (!slot) slot = std::allocate_shared<AutogradMeta>(ObjectPool<AutogradMeta>());
   return *slot;
 }
 
 AutogradMeta* autograd_meta_if(const Tensor& t) { return t.impl()->autograd.get(); }
+
+bool is_exclusive_gradient(const Tensor& grad) {
+  return grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.storage()->owns_data() &&
+         !grad.requires_grad() && grad.is_contiguous();
+}
 
 Edge gradient_edge(const Tensor& t) {
   if (!t.defined() || !t.requires_grad()) return {};
@@ -98,7 +113,7 @@ Edge gradient_edge(const Tensor& t) {
   if (meta.grad_fn) return {meta.grad_fn, meta.output_nr};
   std::shared_ptr<Node> accumulator = meta.grad_accumulator.lock();
   if (!accumulator) {
-    accumulator = std::make_shared<AccumulateGrad>(t);
+    accumulator = std::allocate_shared<AccumulateGrad>(ObjectPool<AccumulateGrad>(), t);
     meta.grad_accumulator = accumulator;
   }
   return {accumulator, 0};
@@ -121,8 +136,7 @@ std::vector<Tensor> AccumulateGrad::apply(std::vector<Tensor>&& grads) {
   if (!meta.grad.defined()) {
     // A gradient nobody else holds becomes .grad as it is; a shared or strided one is copied,
     // so that later in-place accumulation never writes into another tensor.
-    bool exclusive = grad.impl_ptr().use_count() == 1 && grad.storage().use_count() == 1 && grad.is_contiguous();
-    meta.grad = grad_mode_enabled() ? grad : exclusive ? grad.detach() : core::clone(grad);
+    meta.grad = grad_mode_enabled() ? grad : is_exclusive_gradient(grad) ? grad.detach() : core::clone(grad);
   } else if (grad_mode_enabled()) {
     meta.grad = meta.grad + grad;  // create_graph: keep the sum differentiable
   } else {

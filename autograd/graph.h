@@ -162,6 +162,10 @@ struct AutogradMeta {
 AutogradMeta& autograd_meta(const Tensor& t);
 AutogradMeta* autograd_meta_if(const Tensor& t);
 
+// Whether `grad` can be changed in place without anyone noticing: no other handle or view shares
+// it, it owns its (contiguous) memory, and it is outside the graph.
+bool is_exclusive_gradient(const Tensor& grad);
+
 // The edge a gradient for t flows into: its grad_fn, or its leaf accumulator (created on
 // demand); an invalid edge when t does not require grad.
 Edge gradient_edge(const Tensor& t);

@@ -57,7 +57,7 @@ std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const T
       if (out.is_same(in)) return nullptr;
     }
   }
-  auto node = std::make_shared<NodeT>();
+  auto node = std::allocate_shared<NodeT>(ObjectPool<NodeT>());
   detail::connect(*node, node, outputs, inputs);
   return node;
 }

@@ -1,9 +1,11 @@
 // Storage: one shared, 64-byte aligned block of bytes that tensors view. It carries the version
 // counter that autograd uses to notice in-place changes of saved tensors, and the library keeps
 // live counts of tensors and storage bytes (memory_stats) so that tests can catch leaks. Small
-// blocks are recycled through a per-thread cache of size classes (see storage.cpp).
+// blocks are recycled through a per-thread cache of size classes (see storage.cpp), and so are
+// the small objects every op makes (storages, tensor impls, graph nodes): see ObjectPool below.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -11,6 +13,30 @@
 namespace descent {
 
 inline constexpr int64_t kStorageAlignment = 64;
+
+namespace detail {
+// Blocks of at most kLargestPooledObject bytes, aligned for any fundamental type, recycled through
+// per-thread free lists of 16-byte size classes (see storage.cpp); larger ones come from new.
+inline constexpr size_t kLargestPooledObject = 1024;
+void* pool_allocate(size_t bytes);
+void pool_free(void* block, size_t bytes);
+}  // namespace detail
+
+// An allocator for std::allocate_shared of the objects each op creates and drops again (a
+// Storage, a TensorImpl, a graph node and its autograd slot): a long chain of tiny ops frees
+// thousands of them at once, which overflows malloc's per-thread cache into its slow paths.
+template <typename T>
+struct ObjectPool {
+  using value_type = T;
+  static_assert(alignof(T) <= alignof(std::max_align_t), "ObjectPool: over-aligned type");
+  ObjectPool() = default;
+  template <typename U>
+  ObjectPool(const ObjectPool<U>&) {}  // rebinding, as allocate_shared needs
+  T* allocate(size_t n) { return static_cast<T*>(detail::pool_allocate(n * sizeof(T))); }
+  void deallocate(T* block, size_t n) { detail::pool_free(block, n * sizeof(T)); }
+  template <typename U>
+  bool operator==(const ObjectPool<U>&) const { return true; }
+};
 
 class Storage {
  public:
@@ -31,6 +57,8 @@ class Storage {
 
   void* data() const { return data_; }
   int64_t nbytes() const { return nbytes_; }
+  // Whether the bytes were allocated by the storage (not wrapped foreign memory).
+  bool owns_data() const { return owned_; }
 
   // Bumped by every in-place write through any view of this storage.
   uint64_t version() const { return version_; }
@@ -54,8 +82,8 @@ struct MemoryStats {
 };
 MemoryStats memory_stats();
 
-// Gives the small blocks cached by the calling thread, and all cached large blocks, back to the
-// system (each thread's small-block cache is also emptied when the thread ends).
+// Gives the small blocks and pooled objects cached by the calling thread, and all cached large
+// blocks, back to the system (each thread's caches are also emptied when the thread ends).
 void release_cached_memory();
 
 namespace detail {

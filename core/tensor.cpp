@@ -30,6 +30,13 @@ int wrap_dim(int64_t dim, int ndim, const char* op) {
 }
 
 namespace {
+// Every op makes a TensorImpl: they come from the object pool (core/storage.h).
+std::shared_ptr<TensorImpl> new_impl(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides,
+                                     int64_t offset, DType dtype) {
+  return std::allocate_shared<TensorImpl>(ObjectPool<TensorImpl>(), std::move(storage), sizes, strides, offset,
+                                          dtype);
+}
+
 // Throws unless every size is non-negative and the element count fits in int64.
 int64_t checked_numel(const Dims& sizes, const char* op) {
   int64_t n = 1;
@@ -47,7 +54,7 @@ Tensor Tensor::empty(const Dims& sizes, DType dtype) {
   int64_t n = checked_numel(sizes, "empty");
   check<ValueError>(n <= INT64_MAX / descent::element_size(dtype), "empty: shape {} of {} is too large", sizes, dtype);
   auto storage = Storage::allocate(n * descent::element_size(dtype));
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
+  return Tensor(new_impl(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
 }
 
 Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides, int64_t offset,
@@ -66,7 +73,7 @@ Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Dims& sizes, co
                       "view: sizes {} with strides {} at offset {} reach past a storage of {} bytes", sizes,
                       strides, offset, storage->nbytes());
   }
-  return Tensor(std::make_shared<TensorImpl>(std::move(storage), sizes, strides, offset, dtype));
+  return Tensor(new_impl(std::move(storage), sizes, strides, offset, dtype));
 }
 
 int64_t Tensor::size(int64_t dim) const { return impl_->sizes[wrap_dim(dim, this->dim(), "size")]; }
@@ -94,7 +101,7 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
 }
 
 Tensor Tensor::detach() const {
-  return Tensor(std::make_shared<TensorImpl>(storage(), sizes(), strides(), offset(), dtype()));
+  return Tensor(new_impl(storage(), sizes(), strides(), offset(), dtype()));
 }
 
 void detail::check_data_access(const Tensor& t, DType requested, const char* op) {

@@ -115,6 +115,36 @@ TEST(Engine, NoGradGuardRecordsNothingAndNests) {
   EXPECT_FALSE(x.detach().requires_grad());
 }
 
+// Gradients meeting at one node are summed in place only when nobody else holds the sum: add's
+// backward hands one tensor to both inputs, and a hook may keep the gradient it saw.
+TEST(Engine, AccumulationNeverWritesIntoASharedGradient) {
+  Tensor a = leaf({0.5, -1.0}), b = leaf({2.0, 3.0});
+  Tensor x = core::tensor({1.0, 1.0}, {.dtype = kFloat64});
+  std::vector<Tensor> seen;
+  b.register_hook([&](const Tensor& g) {
+    seen.push_back(g);
+    return Tensor();
+  });
+  for (int i = 0; i < 3; ++i) x = x * b + a;
+  // x = ((b + a) b + a) b + a: dx/da = b^2 + b + 1, dx/db = 3 b^2 + 2 a b + a
+  double expected_a[2], expected_b[2];
+  for (int k = 0; k < 2; ++k) {
+    double av = a.at<double>({k}), bv = b.at<double>({k});
+    expected_a[k] = bv * bv + bv + 1;
+    expected_b[k] = 3 * bv * bv + 2 * av * bv + av;
+  }
+  x.backward(core::ones_like(x));
+  EXPECT_TRUE(tensors_close(a.grad(), values({expected_a[0], expected_a[1]})));
+  EXPECT_TRUE(tensors_close(b.grad(), values({expected_b[0], expected_b[1]})));
+  ASSERT_EQ(seen.size(), 1u);  // the hook sees the summed gradient once
+  EXPECT_TRUE(tensors_close(seen[0], values({expected_b[0], expected_b[1]})));
+  // A second backward accumulates into .grad, and the tensor the hook kept is left as it was.
+  Tensor y = b * 1.0 + b * 1.0;
+  y.backward(core::ones_like(y));
+  EXPECT_TRUE(tensors_close(seen[0], values({expected_b[0], expected_b[1]})));
+  EXPECT_TRUE(tensors_close(b.grad(), values({expected_b[0] + 2, expected_b[1] + 2})));
+}
+
 TEST(Engine, HooksReadAndReplaceGradients) {
   Tensor x = leaf({1, 2});
   Tensor h = x * 2.0;
