@@ -78,7 +78,7 @@ Tensor lookup_scales(const std::vector<int64_t>& lookups, int64_t rows, int64_t 
     all_ones = all_ones && scales[j] == 1.0;
   }
   if (all_ones) return Tensor();
-  return core::tensor(scales).to(dtype);
+  return core::tensor(scales, {.dtype = kFloat64}).to(dtype);  // NOTE: a double vector alone makes float32
 }
 
 }  // namespace

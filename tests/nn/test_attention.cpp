@@ -151,7 +151,7 @@ TEST(MultiheadAttention, DropoutOnTheWeightsInTraining) {
   Tensor q = randn({6, 3, 8}), k = randn({9, 3, 8}), v = randn({9, 3, 8});
   attention.eval();
   auto [eval_out, clean] = attention.forward_with_weights(q, k, v, {.average_attn_weights = false});
-  EXPECT_TRUE(testing::tensors_close(attention.forward(q, k, v), eval_out, 1e-6, 1e-6));  // no dropout in eval
+  EXPECT_TRUE(testing::tensors_close(attention.forward(q, k, v), eval_out, 1e-5, 1e-5));  // no dropout in eval
 
   attention.train();
   generator.manual_seed(3);
