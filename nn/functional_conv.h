@@ -51,7 +51,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Te
 
 struct Conv1dFuncOptions {
   int64_t stride = 1;
-  ConvPadding padding{};  // explicit: sizes[0] is used
+  ConvPadding padding{};  // one size (sizes[0] == sizes[1]), "same" or "valid"
   int64_t dilation = 1;
   int64_t groups = 1;
 };
