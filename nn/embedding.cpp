@@ -2,8 +2,6 @@
 // initialisation, and the forward through nn::functional::embedding.
 #include "nn/embedding.h"
 
-#include <cmath>
-
 #include "autograd/graph.h"
 #include "autograd/ops.h"
 #include "nn/init.h"
