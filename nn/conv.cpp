@@ -10,6 +10,12 @@
 namespace descent::nn {
 namespace {
 
+// PyTorch's _ConvNd refuses "same" with a stride at construction; so do we.
+void check_same_padding(const char* layer, const ConvPadding& padding, bool strided) {
+  check<ValueError>(!padding.same() || !strided, "{}: padding \"same\" is not supported for strided convolutions",
+                    layer);
+}
+
 void check_channels(const char* layer, int64_t in_channels, int64_t out_channels, int64_t groups) {
   check<ValueError>(in_channels > 0 && out_channels > 0, "{}: channel counts have to be positive, got in={} out={}",
                     layer, in_channels, out_channels);
@@ -36,8 +42,8 @@ std::string conv_repr(int64_t in_channels, int64_t out_channels, const std::stri
   std::string repr = fmt::format("{}, {}, kernel_size={}, stride={}", in_channels, out_channels, kernel_size,
                                  tuple(options.stride));
   const ConvPadding& padding = options.padding;
-  if (padding.same) {
-    repr += ", padding=same";
+  if (padding.mode != ConvPaddingMode::Explicit) {
+    repr += padding.same() ? ", padding=same" : ", padding=valid";
   } else if (padding.sizes[0] != 0 || padding.sizes[1] != 0) {
     repr += ", padding=" + tuple(padding);
   }
@@ -54,6 +60,7 @@ std::string pair_repr(int64_t h, int64_t w) { return fmt::format("({}, {})", h, 
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, const Conv2dOptions& options)
     : in_channels(in_channels), out_channels(out_channels), kernel_size(kernel_size), options(options) {
   check_channels("Conv2d", in_channels, out_channels, options.groups);
+  check_same_padding("Conv2d", options.padding, options.stride.h != 1 || options.stride.w != 1);
   check<ValueError>(kernel_size.h > 0 && kernel_size.w > 0, "Conv2d: kernel_size has to be positive, got ({}, {})",
                     kernel_size.h, kernel_size.w);
   weight = register_parameter("weight",
@@ -86,6 +93,7 @@ std::string Conv2d::extra_repr() const {
 Conv1d::Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, const Conv1dOptions& options)
     : in_channels(in_channels), out_channels(out_channels), kernel_size(kernel_size), options(options) {
   check_channels("Conv1d", in_channels, out_channels, options.groups);
+  check_same_padding("Conv1d", options.padding, options.stride != 1);
   check<ValueError>(kernel_size > 0, "Conv1d: kernel_size has to be positive, got {}", kernel_size);
   weight = register_parameter("weight", empty({out_channels, in_channels / options.groups, kernel_size}));
   if (options.bias) bias = register_parameter("bias", empty({out_channels}));

@@ -2,6 +2,7 @@
 // shapes and default initialisation, around nn::functional::conv1d / conv2d (nn/functional_conv.h).
 //   nn::Conv2d conv{1, 32, 3};                                    // in, out, kernel
 //   nn::Conv2d strided{32, 64, {3, 5}, {.stride = 2, .padding = 1, .bias = false}};
+//   nn::Conv1d keeps_length{16, 16, 4, {.padding = "same", .dilation = 3}};
 #pragma once
 
 #include "nn/functional_conv.h"
@@ -11,11 +12,12 @@
 namespace descent::nn {
 
 using functional::ConvPadding;
+using functional::ConvPaddingMode;
 using functional::Size2;
 
 struct Conv2dOptions {
   Size2 stride = 1;
-  ConvPadding padding = 0;  // or ConvPadding::Same()
+  ConvPadding padding = 0;  // sizes, "same" (stride 1) or "valid"
   Size2 dilation = 1;
   int64_t groups = 1;       // divides both channel counts
   bool bias = true;
@@ -42,7 +44,7 @@ class Conv2d : public Module {
 
 struct Conv1dOptions {
   int64_t stride = 1;
-  ConvPadding padding = 0;  // or ConvPadding::Same()
+  ConvPadding padding = 0;  // sizes, "same" (stride 1) or "valid"
   int64_t dilation = 1;
   int64_t groups = 1;
   bool bias = true;

@@ -308,7 +308,7 @@ Tensor conv_weight_grad(const Tensor& x, const Tensor& grad_output, const ConvGe
 
 // Checks a batched [N, C, H, W] input against weight and bias and computes the geometry.
 // `op` and `user_input` / `user_weight` name what the user passed (conv1d's 3-d shapes).
-ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o, const char* op,
+ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dFuncOptions& o, const char* op,
                            const Dims& user_input, const Dims& user_weight) {
   check<DTypeError>(x.is_floating_point() && x.dtype() == w.dtype() && (!b.defined() || b.dtype() == x.dtype()),
                     "{}: input ({}), weight ({}) and bias must share one floating dtype", op, x.dtype(), w.dtype());
@@ -338,14 +338,21 @@ ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& b, co
   g.stride_w = o.stride[1];
   g.dilation_h = o.dilation[0];
   g.dilation_w = o.dilation[1];
-  int64_t pad_total_h = 2 * o.padding.sizes[0], pad_total_w = 2 * o.padding.sizes[1];
-  if (o.padding.same) {
-    check<ValueError>(g.stride_h == 1 && g.stride_w == 1, "{}: padding \"same\" needs stride 1", op);
+  // Explicit: the same size before and after; "valid": none; "same": dilation (k - 1) in all,
+  // the leading half rounded down (PyTorch's _conv_forward / F.conv2d).
+  const bool same = o.padding.same();
+  const bool explicit_sizes = o.padding.mode == ConvPaddingMode::Explicit;
+  int64_t pad_total_h = explicit_sizes ? 2 * o.padding.sizes[0] : 0;
+  int64_t pad_total_w = explicit_sizes ? 2 * o.padding.sizes[1] : 0;
+  if (same) {
+    check<ValueError>(g.stride_h == 1 && g.stride_w == 1,
+                      "{}: padding \"same\" needs stride 1, got stride ({}, {}) for input {}", op, g.stride_h,
+                      g.stride_w, user_input);
     pad_total_h = g.dilation_h * (g.kernel_h - 1);
     pad_total_w = g.dilation_w * (g.kernel_w - 1);
   }
-  g.pad_h = o.padding.same ? pad_total_h / 2 : o.padding.sizes[0];
-  g.pad_w = o.padding.same ? pad_total_w / 2 : o.padding.sizes[1];
+  g.pad_h = pad_total_h / 2;
+  g.pad_w = pad_total_w / 2;
   const int64_t span_h = g.dilation_h * (g.kernel_h - 1) + 1, span_w = g.dilation_w * (g.kernel_w - 1) + 1;
   check<ShapeError>(g.in_h + pad_total_h >= span_h && g.in_w + pad_total_w >= span_w,
                     "{}: input {} with padding is smaller than the (dilated) kernel of weight {}", op, user_input,
@@ -356,7 +363,7 @@ ConvGeometry conv_geometry(const Tensor& x, const Tensor& w, const Tensor& b, co
 }
 
 // The output of a batched [N, C, H, W] convolution; `op` and the user's shapes for messages.
-Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& options, const char* op,
+Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dFuncOptions& options, const char* op,
                    const Dims& user_input, const Dims& user_weight) {
   ConvGeometry g = conv_geometry(x, w, b, options, op, user_input, user_weight);
   // NOTE: "same" with an even kernel pads one more at the end; the kernels pad only the leading
@@ -366,7 +373,13 @@ Tensor convolution(const Tensor& x, const Tensor& w, const Tensor& b, const Conv
 
 }  // namespace
 
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options) {
+ConvPadding::ConvPadding(std::string_view mode)
+    : mode(mode == "same" ? ConvPaddingMode::Same : ConvPaddingMode::Valid) {
+  check<ValueError>(mode == "same" || mode == "valid",
+                    "conv padding: \"{}\" is not a padding mode (\"same\", \"valid\" or sizes)", mode);
+}
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv2dFuncOptions& options) {
   check<ShapeError>(input.dim() == 3 || input.dim() == 4, "conv2d: input {} should be [N, C, H, W] or [C, H, W]",
                     input.sizes());
   check<ShapeError>(weight.dim() == 4, "conv2d: weight {} should be [C_out, C_in / groups, kH, kW]", weight.sizes());
@@ -376,15 +389,16 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, con
   return convolution(input, weight, bias, options, "conv2d", input.sizes(), weight.sizes());
 }
 
-Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv1dOptions& options) {
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias, const Conv1dFuncOptions& options) {
   check<ShapeError>(input.dim() == 2 || input.dim() == 3, "conv1d: input {} should be [N, C, L] or [C, L]",
                     input.sizes());
   check<ShapeError>(weight.dim() == 3, "conv1d: weight {} should be [C_out, C_in / groups, k]", weight.sizes());
-  check<ValueError>(options.padding.same || options.padding.sizes[0] == options.padding.sizes[1],
-                    "conv1d: padding takes one size, got ({}, {})", options.padding.sizes[0], options.padding.sizes[1]);
-  // As a 2-d convolution of height 1.
-  ConvPadding padding = options.padding.same ? ConvPadding::Same() : ConvPadding(0, options.padding.sizes[0]);
-  Conv2dOptions as_2d{.stride = {1, options.stride}, .padding = padding, .dilation = {1, options.dilation},
+  const ConvPadding& given = options.padding;
+  check<ValueError>(given.mode != ConvPaddingMode::Explicit || given.sizes[0] == given.sizes[1],
+                    "conv1d: padding takes one size, got ({}, {})", given.sizes[0], given.sizes[1]);
+  // As a 2-d convolution of height 1 (a 1-high kernel: "same" adds no rows).
+  ConvPadding padding = given.mode == ConvPaddingMode::Explicit ? ConvPadding(0, given.sizes[0]) : given;
+  Conv2dFuncOptions as_2d{.stride = {1, options.stride}, .padding = padding, .dilation = {1, options.dilation},
                       .groups = options.groups};
   const bool batched = input.dim() == 3;
   Tensor x = unsqueeze(batched ? input : unsqueeze(input, 0), 2);

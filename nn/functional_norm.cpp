@@ -1,4 +1,4 @@
-// batch_norm, layer_norm, group_norm and embedding. The three norms are one op: x viewed as
+// batch_norm, layer_norm and group_norm. The three norms are one op: x viewed as
 // `stats_shape` is normalised over `stats_dims`,
 //   xhat = (x - mean) rstd,   rstd = 1 / sqrt(var + eps)   (biased variance),
 // then viewed as `affine_shape` and scaled and shifted per channel (y = xhat w + b). One node
@@ -138,7 +138,7 @@ int64_t channel_extent(const Tensor& input, const char* op) {
 }  // namespace
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, const BatchNormOptions& options) {
+                  const Tensor& bias, const BatchNormFuncOptions& options) {
   const char* op = "batch_norm";
   const int64_t extent = channel_extent(input, op), n = input.size(0), c = input.size(1);
   const Dims channels = {c};
@@ -207,44 +207,6 @@ Tensor group_norm(const Tensor& input, int64_t num_groups, const Tensor& weight,
   NormPlan plan{.stats_shape = {n, num_groups, c / num_groups * extent}, .stats_dims = {2},
                 .affine_shape = {n, c, extent}, .param_shape = {1, c, 1}, .affine_dims = {0, 2}, .eps = eps};
   return normalize_affine(input, weight, bias, plan, "GroupNormBackward");
-}
-
-namespace {
-
-// gw[i] += g[j] for every lookup j of row i = indices[j], except rows at padding_idx.
-struct EmbeddingBackward : Node {
-  Tensor indices;  // int64 constant, flattened
-  int64_t padding_idx = -1;
-  std::string name() const override { return "EmbeddingBackward"; }
-  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
-    const Dims& weight_shape = input_meta(0).shape;
-    Tensor g = reshape(grads[0], {indices.numel(), weight_shape[1]});
-    if (padding_idx >= 0) g = mul(g, unsqueeze(core::ne(indices, padding_idx).to(g.dtype()), 1));
-    return {index_add(core::zeros(weight_shape, {.dtype = g.dtype()}), 0, indices, g)};
-  }
-};
-
-}  // namespace
-
-Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx) {
-  check<DTypeError>(indices.dtype() == kInt64, "embedding: indices must be int64, not {}", indices.dtype());
-  check<ShapeError>(weight.dim() == 2, "embedding: weight {} should be [num_embeddings, dim]", weight.sizes());
-  const int64_t rows = weight.size(0);
-  int64_t padding = -1;
-  if (padding_idx) {
-    padding = *padding_idx < 0 ? *padding_idx + rows : *padding_idx;
-    check<IndexError>(padding >= 0 && padding < rows, "embedding: padding_idx {} is out of range for weight {}",
-                      *padding_idx, weight.sizes());
-  }
-  Tensor flat = core::reshape(indices, {indices.numel()});
-  Dims out_shape = indices.sizes();
-  out_shape.push_back(weight.size(1));
-  Tensor out = core::reshape(core::index_select(weight, 0, flat), out_shape);
-  if (auto node = record<EmbeddingBackward>(out, {weight})) {
-    node->indices = core::contiguous(flat);
-    node->padding_idx = padding;
-  }
-  return out;
 }
 
 }  // namespace descent::nn::functional

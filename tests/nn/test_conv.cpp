@@ -25,6 +25,10 @@ std::vector<ModuleCase> conv_pool_cases() {
       unary_case<nn::Conv1d>("conv1d", 2, 4, 3, nn::Conv1dOptions{.stride = 2, .padding = 1}),
       unary_case<nn::Conv1d>("conv1d_same_groups", 4, 4, 3,
                              nn::Conv1dOptions{.padding = ConvPadding::Same(), .dilation = 2, .groups = 4}),
+      unary_case<nn::Conv2d>("conv2d_same_string", 2, 3, nn::Size2(4, 2),
+                             nn::Conv2dOptions{.padding = "same", .dilation = {1, 3}}),
+      unary_case<nn::Conv2d>("conv2d_valid", 2, 2, nn::Size2(3), nn::Conv2dOptions{.stride = 2, .padding = "valid"}),
+      unary_case<nn::Conv1d>("conv1d_same_even", 2, 3, 4, nn::Conv1dOptions{.padding = "same", .dilation = 3}),
       unary_case<nn::MaxPool2d>("max_pool2d", nn::Size2(2)),
       unary_case<nn::MaxPool2d>("max_pool2d_options", nn::Size2(3),
                                 nn::MaxPool2dOptions{.stride = 2, .padding = 1, .ceil_mode = true}),
@@ -67,6 +71,8 @@ TEST(Conv2d, PrintsItsOptions) {
             "4, 8, kernel_size=(3, 5), stride=(2, 2), padding=(1, 2), dilation=(2, 2), groups=4, bias=false");
   nn::Conv1d same{2, 2, 3, {.padding = nn::ConvPadding::Same()}};
   EXPECT_EQ(same.extra_repr(), "2, 2, kernel_size=(3,), stride=(1,), padding=same");
+  nn::Conv2d valid{2, 2, 3, {.padding = "valid"}};
+  EXPECT_EQ(valid.extra_repr(), "2, 2, kernel_size=(3, 3), stride=(1, 1), padding=valid");
   nn::MaxPool2d pool{2};
   EXPECT_EQ(pool.extra_repr(), "kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=false");
   nn::AdaptiveAvgPool2d adaptive{{1, 2}};
@@ -79,6 +85,18 @@ TEST(Conv2d, RejectsBadChannels) {
   EXPECT_TRUE(throws_with<ValueError>([] { nn::Conv1d conv(0, 4, 3); }, {"Conv1d", "in=0"}));
   nn::Conv2d conv{3, 4, 3};
   EXPECT_TRUE(throws_with<ShapeError>([&] { conv(zeros({1, 2, 5, 5})); }, {"conv2d"}));
+}
+
+// As PyTorch's _ConvNd: "same" with a stride is refused when the layer is built; an unknown
+// padding string when the options are written.
+TEST(Conv2d, RejectsBadPaddingStrings) {
+  EXPECT_TRUE(throws_with<ValueError>([] { nn::Conv2d conv(2, 2, 3, {.stride = {1, 2}, .padding = "same"}); },
+                                      {"Conv2d", "same", "strided"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { nn::Conv1d conv(2, 2, 3, {.stride = 2, .padding = "same"}); },
+                                      {"Conv1d", "same", "strided"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { nn::Conv2d conv(2, 2, 3, {.padding = "half"}); },
+                                      {"conv padding", "\"half\"", "same", "valid"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { nn::ConvPadding padding(std::string("Same")); }, {"\"Same\""}));
 }
 
 // The network of DESIGN.md's north star, as written there.

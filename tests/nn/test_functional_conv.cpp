@@ -2,6 +2,7 @@
 // (explicit and "same"), dilation, groups and bias, gradcheck, second derivatives through the
 // adjoint ops (gradgradcheck), and the errors naming the op and shapes.
 #include "functional_golden.h"
+#include "module_golden.h"
 #include "nn/functional_conv.h"
 
 namespace descent {
@@ -14,7 +15,7 @@ using testing::throws_with;
 Tensor bias_or_none(const std::vector<Tensor>& in) { return in.size() > 2 ? in[2] : Tensor(); }
 
 std::vector<FunctionalCase> conv_cases() {
-  auto conv = [](F::Conv2dOptions options) {
+  auto conv = [](F::Conv2dFuncOptions options) {
     return [options](const std::vector<Tensor>& in) { return F::conv2d(in[0], in[1], bias_or_none(in), options); };
   };
   return {
@@ -65,6 +66,31 @@ TEST(Conv2d, BatchLargerThanThreadsGivesTheSameWeightGradient) {
   w.set_grad(Tensor());
   for (int64_t n = 0; n < 7; ++n) F::conv2d(x.narrow(0, n, 1), w).sum().backward();
   EXPECT_TRUE(testing::tensors_close(w.grad(), together, 1e-12, 1e-12));
+}
+
+// The string forms: "valid" is no padding, "same" is ConvPadding::Same(); conv1d with "same",
+// an even kernel and odd dilation (one more zero on the right) against PyTorch's nn.Conv1d.
+TEST(Conv2d, PaddingStrings) {
+  Tensor x = random({2, 3, 7, 6}, 8), w = random({4, 3, 2, 3}, 9);
+  EXPECT_TRUE(testing::tensors_close(F::conv2d(x, w, Tensor(), {.padding = "valid"}), F::conv2d(x, w), 0, 0));
+  Tensor same = F::conv2d(x, w, Tensor(), {.padding = "same", .dilation = {3, 1}});
+  EXPECT_EQ(same.sizes(), Dims({2, 4, 7, 6}));
+  EXPECT_TRUE(testing::tensors_close(
+      same, F::conv2d(x, w, Tensor(), {.padding = F::ConvPadding::Same(), .dilation = {3, 1}}), 0, 0));
+  // dilation 3 (2 - 1) = 3 rows of padding: 1 above, 2 below, as explicit padding 2 cut back by one row.
+  Tensor explicit_pad = F::conv2d(x, w, Tensor(), {.padding = {2, 1}, .dilation = {3, 1}});
+  EXPECT_TRUE(testing::tensors_close(same, explicit_pad.narrow(2, 1, 7), 1e-12, 1e-12));
+
+  const testing::Golden& golden = testing::module_golden();
+  Tensor y = F::conv1d(golden.tensor("conv1d_same_even/in/x"), golden.tensor("conv1d_same_even/state/weight"),
+                       golden.tensor("conv1d_same_even/state/bias"), {.padding = "same", .dilation = 3});
+  EXPECT_TRUE(testing::tensors_close(y, golden.tensor("conv1d_same_even/out"), 1e-10, 1e-10));
+  auto fn = [](const std::vector<Tensor>& in) { return F::conv1d(in[0], in[1], Tensor(), {.padding = "same", .dilation = 3}); };
+  auto result = autograd::gradcheck(fn, {random({1, 2, 9}, 10), random({3, 2, 4}, 11)});
+  EXPECT_TRUE(result.ok) << result.message;
+  EXPECT_TRUE(throws_with<ValueError>([&] { F::conv1d(random({1, 2, 9}, 10), random({3, 2, 4}, 11), Tensor(),
+                                                      {.stride = 2, .padding = "same"}); },
+                                      {"conv1d", "same", "stride 1", "[1, 2, 9]"}));
 }
 
 TEST(Conv2d, ErrorsNameTheOpAndShapes) {

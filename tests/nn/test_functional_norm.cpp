@@ -2,6 +2,7 @@
 // (nn/functional_norm.h): PyTorch's outputs and gradients, gradcheck, second derivatives of the
 // closed-form backward, and the errors.
 #include "functional_golden.h"
+#include "nn/functional_embedding.h"
 #include "nn/functional_norm.h"
 
 namespace descent {
@@ -21,7 +22,7 @@ std::vector<FunctionalCase> norm_cases() {
       {"layer_norm", {"x", "w", "b"}, {"x", "w", "b"}, [](In in) { return F::layer_norm(in[0], {3, 4}, in[1], in[2]); }},
       {"layer_norm_plain", {"x"}, {"x"}, [](In in) { return F::layer_norm(in[0], {5}); }},
       {"group_norm", {"x", "w", "b"}, {"x", "w", "b"}, [](In in) { return F::group_norm(in[0], 2, in[1], in[2]); }},
-      {"embedding", {"i", "w"}, {"w"}, [](In in) { return F::embedding(in[0], in[1], 2); }, /*gradcheck=*/false},
+      {"embedding", {"i", "w"}, {"w"}, [](In in) { return F::embedding(in[0], in[1], {.padding_idx = 2}); }, /*gradcheck=*/false},
   };
 }
 
@@ -70,7 +71,7 @@ TEST(Norm, ErrorsNameTheOpAndShapes) {
   }, {"batch_norm", "more than one value", "[1, 3]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { F::layer_norm(x, {3}); }, {"layer_norm", "[4, 3, 2]", "[3]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { F::group_norm(x, 2); }, {"group_norm", "3 channels", "2 groups"}));
-  EXPECT_TRUE(throws_with<IndexError>([&] { F::embedding(core::zeros({2}, {.dtype = kInt64}), core::zeros({3, 2}), 3); },
+  EXPECT_TRUE(throws_with<IndexError>([&] { F::embedding(core::zeros({2}, {.dtype = kInt64}), core::zeros({3, 2}), {.padding_idx = 3}); },
                                       {"embedding", "padding_idx 3", "[3, 2]"}));
 }
 

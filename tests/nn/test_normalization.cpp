@@ -32,6 +32,11 @@ std::vector<ModuleCase> norm_cases() {
                                 nn::LayerNormOptions{.elementwise_affine = false}),
       unary_case<nn::GroupNorm>("group_norm", 2, 4),
       unary_case<nn::Embedding>("embedding", 6, 3, nn::EmbeddingOptions{.padding_idx = 1}),
+      unary_case<nn::Embedding>("embedding_max_norm", 6, 3, nn::EmbeddingOptions{.padding_idx = 2, .max_norm = 1.2}),
+      unary_case<nn::Embedding>("embedding_max_norm_l1_freq", 6, 3,
+                                nn::EmbeddingOptions{.max_norm = 2.0, .norm_type = 1.0, .scale_grad_by_freq = true}),
+      unary_case<nn::Embedding>("embedding_freq_padding", 6, 3,
+                                nn::EmbeddingOptions{.padding_idx = 1, .scale_grad_by_freq = true}),
   };
 }
 
@@ -87,8 +92,8 @@ TEST(BatchNorm2d, ErrorsNameTheLayerAndShape) {
 TEST(Embedding, DefaultInitialisation) {
   manual_seed(2);
   nn::Embedding embedding{100, 20, {.padding_idx = -2}};
-  ASSERT_TRUE(embedding.padding_idx.has_value());
-  EXPECT_EQ(*embedding.padding_idx, 98);
+  ASSERT_TRUE(embedding.options.padding_idx.has_value());
+  EXPECT_EQ(*embedding.options.padding_idx, 98);
   EXPECT_TRUE(testing::tensors_close(embedding.weight[98], zeros({20}), 0, 0));
   auto [max, mean] = testing::abs_max_and_mean(embedding.weight);
   EXPECT_GT(max, 2.5);  // a standard normal over 1980 draws exceeds 2.5 with near certainty
@@ -97,6 +102,64 @@ TEST(Embedding, DefaultInitialisation) {
   EXPECT_NEAR(second_moment, 1.0, 0.1);
   EXPECT_EQ(embedding.extra_repr(), "100, 20, padding_idx=98");
   EXPECT_TRUE(throws_with<IndexError>([] { nn::Embedding(5, 2, {.padding_idx = 5}); }, {"Embedding", "padding_idx 5"}));
+}
+
+// max_norm renormalises the looked-up rows in place, before the lookup, as PyTorch's
+// embedding_renorm_ (rows not looked up, and rows within the bound, stay as they were).
+TEST(Embedding, MaxNormRenormalisesLookedUpRowsInPlace) {
+  const testing::Golden& golden = testing::module_golden();
+  for (std::string name : {"embedding_max_norm", "embedding_max_norm_l1_freq"}) {
+    nn::Embedding embedding{6, 3, {.max_norm = name == "embedding_max_norm" ? 1.2 : 2.0,
+                                   .norm_type = name == "embedding_max_norm" ? 2.0 : 1.0}};
+    embedding.to(kFloat64);
+    testing::load_golden_state(embedding, name);
+    uint64_t version = embedding.weight.version();
+    Tensor out = embedding(golden.tensor(name + "/in/x"));
+    EXPECT_TRUE(testing::tensors_close(embedding.weight, golden.tensor(name + "/weight_after"), 1e-12, 1e-12)) << name;
+    EXPECT_TRUE(testing::tensors_close(out, golden.tensor(name + "/out"), 1e-12, 1e-12)) << name;
+    EXPECT_GT(embedding.weight.version(), version) << name;
+    EXPECT_FALSE(out.grad_fn() == nullptr) << name;  // the renorm is outside the graph, the lookup in it
+  }
+  // Infinity norm: the largest magnitude is brought to max_norm.
+  Tensor weight = tensor({3.0, -4.0, 0.5, 0.25, 1.0, 1.0}, {3, 2}, {.dtype = kFloat64});
+  nn::functional::embedding(tensor({0, 1}, {.dtype = kInt64}), weight, {.max_norm = 2.0, .norm_type = INFINITY});
+  EXPECT_TRUE(testing::tensors_close(weight, tensor({3.0 * 2 / (4 + 1e-7), -4.0 * 2 / (4 + 1e-7), 0.5, 0.25, 1.0, 1.0},
+                                                    {3, 2}, {.dtype = kFloat64}),
+                                     1e-14, 1e-14));
+}
+
+TEST(Embedding, FromPretrainedMatchesPyTorch) {
+  const testing::Golden& golden = testing::module_golden();
+  const std::string name = "embedding_from_pretrained";
+  Tensor vectors = golden.tensor(name + "/state/weight");
+  nn::Embedding embedding = nn::Embedding::from_pretrained(vectors, /*freeze=*/false, {.padding_idx = 1});
+  EXPECT_TRUE(embedding.weight.shares_storage(vectors));  // as PyTorch's Parameter(embeddings)
+  EXPECT_TRUE(embedding.weight.requires_grad());
+  EXPECT_FALSE(vectors.requires_grad());
+  EXPECT_EQ(embedding.state_dict().keys(), std::vector<std::string>{"weight"});
+  Tensor out = embedding(golden.tensor(name + "/in/x"));  // the padding row is looked up: not zeroed
+  EXPECT_TRUE(testing::tensors_close(out, golden.tensor(name + "/out"), 1e-12, 1e-12));
+  sum(mul(out, golden.tensor(name + "/gy"))).backward();
+  EXPECT_TRUE(testing::tensors_close(embedding.weight.grad(), golden.tensor(name + "/grad/weight"), 1e-12, 1e-12));
+
+  nn::Embedding frozen = nn::Embedding::from_pretrained(vectors);
+  EXPECT_FALSE(frozen.weight.requires_grad());
+  EXPECT_EQ(frozen.num_parameters(/*only_trainable=*/true), 0);
+  EXPECT_EQ(frozen.extra_repr(), "4, 3");
+  EXPECT_TRUE(throws_with<ShapeError>([] { nn::Embedding::from_pretrained(zeros({4})); },
+                                      {"Embedding::from_pretrained", "[4]", "2-d"}));
+  EXPECT_TRUE(throws_with<IndexError>([&] { nn::Embedding::from_pretrained(vectors, true, {.padding_idx = 4}); },
+                                      {"Embedding::from_pretrained", "padding_idx 4"}));
+}
+
+TEST(Embedding, OptionsPrintAndErrors) {
+  nn::Embedding embedding{5, 2, {.padding_idx = 0, .max_norm = 1.5, .norm_type = 1.0, .scale_grad_by_freq = true}};
+  EXPECT_EQ(embedding.extra_repr(), "5, 2, padding_idx=0, max_norm=1.5, norm_type=1, scale_grad_by_freq=true");
+  EXPECT_TRUE(throws_with<IndexError>([&] { embedding(tensor({1, 5}, {.dtype = kInt64})); },
+                                      {"embedding", "index 5", "[2]", "[5, 2]"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { nn::Embedding(5, 2, {.max_norm = 1.0, .norm_type = 0.0}); },
+                                      {"Embedding", "norm_type 0"}));
+  EXPECT_TRUE(throws_with<DTypeError>([&] { embedding(tensor({1.0})); }, {"embedding", "int64"}));
 }
 
 }  // namespace

@@ -134,4 +134,39 @@ case("bce_loss", nn.BCELoss(weight=class_weight), {"x": probs, "target": binary}
 case("bce_with_logits_loss", nn.BCEWithLogitsLoss(pos_weight=class_weight), {"x": logits, "target": binary})
 case("kl_div_loss", nn.KLDivLoss(reduction="batchmean"), {"x": logits.log_softmax(1), "target": probs.softmax(1)})
 
+# ---- options added later (appended here, so that the cases above keep their random draws) ----
+# padding given as a string; "same" with even kernels and odd dilation pads one more at the end
+case("conv2d_same_string", nn.Conv2d(2, 3, (4, 2), padding="same", dilation=(1, 3)), {"x": randn(1, 2, 5, 6)})
+case("conv2d_valid", nn.Conv2d(2, 2, 3, stride=2, padding="valid"), {"x": randn(1, 2, 6, 5)})
+case("conv1d_same_even", nn.Conv1d(2, 3, 4, padding="same", dilation=3), {"x": randn(2, 2, 9)})
+
+# Embedding: max_norm renormalises the looked-up rows in place (name/weight_after), scale_grad_by_freq
+lookups = torch.tensor([[0, 1, 5, 1], [3, 2, 0, 1]])
+emb = nn.Embedding(6, 3, padding_idx=2, max_norm=1.2)
+with torch.no_grad():
+    emb.weight.mul_(1.5)
+case("embedding_max_norm", emb, {"x": lookups})
+out["embedding_max_norm/weight_after"] = emb.weight.detach().clone()
+emb = nn.Embedding(6, 3, max_norm=2.0, norm_type=1.0, scale_grad_by_freq=True)
+case("embedding_max_norm_l1_freq", emb, {"x": lookups})
+out["embedding_max_norm_l1_freq/weight_after"] = emb.weight.detach().clone()
+case("embedding_freq_padding", nn.Embedding(6, 3, padding_idx=1, scale_grad_by_freq=True), {"x": lookups})
+pretrained = randn(4, 3)
+case("embedding_from_pretrained", nn.Embedding.from_pretrained(pretrained.clone(), freeze=False, padding_idx=1),
+     {"x": torch.tensor([1, 3, 1, 0])})
+
+# MultiheadAttention options: kdim / vdim (separate projection weights), add_bias_kv, add_zero_attn,
+# unbatched input, per-head weights; dropout is off in eval mode. name/weights: need_weights=True.
+mha_case("mha_kdim_vdim", nn.MultiheadAttention(4, 2, kdim=3, vdim=5), {},
+         {"q": randn(3, 2, 4), "k": randn(5, 2, 3), "v": randn(5, 2, 5)})
+mha_case("mha_bias_kv_zero_attn", nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, batch_first=True),
+         {"attn_mask": masked, "key_padding_mask": padding, "average_attn_weights": False},
+         {"q": randn(2, 3, 4), "k": randn(2, 5, 4), "v": randn(2, 5, 4)})
+mha_case("mha_unbatched_bias_kv_kdim", nn.MultiheadAttention(6, 3, bias=False, add_bias_kv=True, kdim=2, vdim=4),
+         {"attn_mask": torch.triu(torch.full((3, 4), float("-inf"), dtype=torch.float64), 1)},
+         {"q": randn(3, 6), "k": randn(4, 2), "v": randn(4, 4)})
+mha_case("mha_zero_attn_dropout_eval", nn.MultiheadAttention(4, 2, dropout=0.4, add_zero_attn=True),
+         {"key_padding_mask": padding, "need_weights": False},
+         {"q": randn(3, 2, 4), "k": randn(5, 2, 4), "v": randn(5, 2, 4)}, train=False)
+
 golden_io.write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules.json"), out)
