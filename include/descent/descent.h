@@ -31,6 +31,7 @@
 #include "nn/functional.h"
 #include "nn/functional_attention.h"
 #include "nn/functional_conv.h"
+#include "nn/functional_embedding.h"
 #include "nn/functional_loss.h"
 #include "nn/functional_norm.h"
 #include "nn/functional_pool.h"
