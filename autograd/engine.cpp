@@ -213,9 +213,25 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
   }
 
   // 3. Seed the roots and run nodes as their dependencies reach zero, latest-created first.
+  // NOTE: every node takes a vector for the gradients flowing into it and returns another; the
+  // emptied ones are kept (up to kSpareVectors) and reused as buffers, instead of a malloc and a
+  // free per vector.
+  constexpr size_t kSpareVectors = 32;
+  std::vector<std::vector<Tensor>> spares;
+  auto recycle = [&](std::vector<Tensor>& used) {
+    if (used.capacity() == 0 || spares.size() == kSpareVectors) return;
+    used.clear();
+    spares.push_back(std::move(used));
+  };
   auto buffer_of = [&](uint32_t index) -> std::vector<Tensor>& {
     NodeState& state = table[index];
-    if (state.buffer.empty()) state.buffer.resize(state.node->num_outputs());
+    if (state.buffer.empty()) {
+      if (!spares.empty()) {
+        state.buffer = std::move(spares.back());
+        spares.pop_back();
+      }
+      state.buffer.resize(state.node->num_outputs());
+    }
     return state.buffer;
   };
   std::vector<std::pair<uint64_t, uint32_t>> ready;  // a max-heap of (sequence number, state)
@@ -263,6 +279,7 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
         node->mark_released();
       }
     }
+    recycle(grads);
     for (size_t i = 0; i < node->num_inputs(); ++i) {
       const Edge& edge = node->next_edge(i);
       if (!edge.valid()) continue;
@@ -272,6 +289,7 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
       }
       if (--table[next].dependencies == 0) push_ready(next);
     }
+    recycle(gradients);
   }
 }
 

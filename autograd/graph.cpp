@@ -73,6 +73,17 @@ void Node::add_next_edge(Edge edge, InputMeta meta) {
   input_meta_.push_back(std::move(meta));
 }
 
+// NOTE: runs for every input of every recorded op: the metadata is written in its slot rather
+// than built and moved there.
+void Node::add_input(const Tensor& in) {
+  next_edges_.emplace_back() = gradient_edge(in);
+  InputMeta& meta = input_meta_.emplace_back();
+  if (in.defined()) {
+    meta.shape = in.sizes();
+    meta.dtype = in.dtype();
+  }
+}
+
 bool Node::remove_pre_hook(int id) {
   auto it = std::find_if(pre_hooks_.begin(), pre_hooks_.end(), [id](const PreHook& h) { return h.id == id; });
   if (it == pre_hooks_.end()) return false;

@@ -51,18 +51,17 @@ class InlineVector {
   const T* begin() const { return data(); }
   const T* end() const { return data() + size_; }
 
-  void push_back(T value) {
-    if (size_ < N) {
-      inline_[size_++] = std::move(value);
-      return;
-    }
+  // A new last element, default-constructed, to be filled in place.
+  T& emplace_back() {
+    if (size_ < N) return inline_[size_++];  // inline slots hold T() until used (see clear)
     if (size_ == N) {  // spill: from now on all elements live on the heap
       heap_.reserve(2 * N);
       for (T& x : inline_) heap_.push_back(std::exchange(x, T()));
     }
-    heap_.push_back(std::move(value));
     ++size_;
+    return heap_.emplace_back();
   }
+  void push_back(T value) { emplace_back() = std::move(value); }
   void clear() {
     for (size_t i = 0; i < std::min(size_, N); ++i) inline_[i] = T();
     heap_.clear();
@@ -118,6 +117,8 @@ class Node {
   // Used when recording: the inputs' edges and metadata, the number of outputs.
   void set_next_edges(std::vector<Edge> edges, std::vector<InputMeta> metas);
   void add_next_edge(Edge edge, InputMeta meta);
+  // The edge and metadata of input `in` (an undefined tensor: an invalid edge).
+  void add_input(const Tensor& in);
   void set_num_outputs(uint32_t n) { num_outputs_ = n; }
   void set_forward_context(std::string context) { forward_context_ = std::move(context); }
   void mark_released() { released_ = true; }

@@ -5,11 +5,11 @@
 
 namespace descent::autograd {
 
-void detail::connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
-                     std::span<const Tensor> inputs) {
-  for (const Tensor& in : inputs) {
-    node.add_next_edge(gradient_edge(in), in.defined() ? InputMeta{in.sizes(), in.dtype()} : InputMeta{});
-  }
+namespace {
+template <typename Inputs>
+void connect_node(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
+                  const Inputs& inputs) {
+  for (const Tensor& in : inputs) node.add_input(in);
   node.set_num_outputs(static_cast<uint32_t>(outputs.size()));
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Tensor& out = outputs[k];
@@ -30,6 +30,16 @@ void detail::connect(Node& node, const std::shared_ptr<Node>& owner, std::span<c
     }
     node.set_forward_context(op + shapes);
   }
+}
+}  // namespace
+
+void detail::connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
+                     std::span<const Tensor> inputs) {
+  connect_node(node, owner, outputs, inputs);
+}
+void detail::connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
+                     InputRefs inputs) {
+  connect_node(node, owner, outputs, inputs);
 }
 
 Tensor sum_to(const Tensor& grad, const Dims& shape) {

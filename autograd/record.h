@@ -18,6 +18,7 @@
 // version check and the non-recursive destruction of long graphs.
 #pragma once
 
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <span>
@@ -27,30 +28,34 @@
 
 namespace descent::autograd {
 
-// Whether an op on these inputs records a node.
-inline bool needs_grad(std::span<const Tensor> inputs) {
-  if (!grad_mode_enabled()) return false;
+// The inputs an op names in record<NodeT>(out, {a, b}): references, so that listing them copies no
+// tensor handle (each copy is a locked reference-count change, and an op lists its inputs twice).
+using InputRefs = std::initializer_list<std::reference_wrapper<const Tensor>>;
+
+namespace detail {
+template <typename Inputs>
+bool any_requires_grad(const Inputs& inputs) {
   for (const Tensor& t : inputs) {
     if (t.defined() && t.requires_grad()) return true;
   }
   return false;
 }
-inline bool needs_grad(std::initializer_list<Tensor> inputs) {
-  return needs_grad(std::span<const Tensor>(inputs.begin(), inputs.size()));
-}
+}  // namespace detail
+// Whether an op on these inputs records a node.
+inline bool needs_grad(std::span<const Tensor> inputs) { return grad_mode_enabled() && detail::any_requires_grad(inputs); }
+inline bool needs_grad(InputRefs inputs) { return grad_mode_enabled() && detail::any_requires_grad(inputs); }
 
 namespace detail {
 // Wires `node` to the inputs and makes it the grad_fn of outputs (in order), which must be
 // floating; records the forward context in anomaly mode.
 void connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs,
              std::span<const Tensor> inputs);
-}  // namespace detail
+void connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs, InputRefs inputs);
 
-// A new NodeT for an op with these outputs and inputs, or null when no input needs a gradient.
-// An output that is one of the inputs (contiguous() of a contiguous tensor, say) already carries
-// that input's history: no node.
-template <typename NodeT>
-std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const Tensor> inputs) {
+// A new NodeT, or null when no input needs a gradient or an output is one of the inputs
+// (contiguous() of a contiguous tensor, say: it already carries that input's history).
+template <typename NodeT, typename Inputs>
+std::shared_ptr<NodeT> make_node(std::span<const Tensor> outputs, const Inputs& inputs) {
   if (!needs_grad(inputs)) return nullptr;
   for (const Tensor& out : outputs) {
     for (const Tensor& in : inputs) {
@@ -58,16 +63,24 @@ std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const T
     }
   }
   auto node = std::allocate_shared<NodeT>(ObjectPool<NodeT>());
-  detail::connect(*node, node, outputs, inputs);
+  connect(*node, node, outputs, inputs);
   return node;
 }
+}  // namespace detail
+
+// A new NodeT for an op with these outputs and inputs, or null when no input needs a gradient.
+// An output that is one of the inputs already carries that input's history: no node.
 template <typename NodeT>
-std::shared_ptr<NodeT> record(const Tensor& output, std::initializer_list<Tensor> inputs) {
-  return record<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs.begin(), inputs.size()));
+std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const Tensor> inputs) {
+  return detail::make_node<NodeT>(outputs, inputs);
+}
+template <typename NodeT>
+std::shared_ptr<NodeT> record(const Tensor& output, InputRefs inputs) {
+  return detail::make_node<NodeT>(std::span<const Tensor>(&output, 1), inputs);
 }
 template <typename NodeT>
 std::shared_ptr<NodeT> record(const Tensor& output, const std::vector<Tensor>& inputs) {
-  return record<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs));
+  return detail::make_node<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs));
 }
 
 // The gradient of a broadcast input: grad summed over the dims that broadcasting added or

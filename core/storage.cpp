@@ -189,7 +189,6 @@ BlockCache* thread_cache() {
 // pooled blocks are poisoned under ASan, and a leaked object is never in a list.
 constexpr size_t kPoolGranule = alignof(std::max_align_t);
 constexpr int kPoolClasses = static_cast<int>(detail::kLargestPooledObject / kPoolGranule);
-constexpr size_t kPooledBytesPerThread = 8 << 20;
 
 class ObjectFreeLists {
  public:
@@ -216,7 +215,7 @@ class ObjectFreeLists {
   }
   // Whether the block was kept (else the caller frees it).
   bool give(int pool_class, void* data) {
-    if (pooled_ + class_size(pool_class) > kPooledBytesPerThread) return false;
+    if (pooled_ + class_size(pool_class) > detail::kPooledBytesPerThread) return false;
     heads_[pool_class] = new (data) FreeBlock{heads_[pool_class]};
     pooled_ += class_size(pool_class);
     DESCENT_POISON(data, class_size(pool_class));
@@ -228,6 +227,7 @@ class ObjectFreeLists {
     }
   }
   static size_t class_size(int pool_class) { return (static_cast<size_t>(pool_class) + 1) * kPoolGranule; }
+  size_t pooled_bytes() const { return pooled_; }
 
  private:
   struct FreeBlock {
@@ -353,6 +353,11 @@ void detail::pool_free(void* block, size_t bytes) {
     if (lists != nullptr && lists->give(pool_class(bytes), block)) return;
   }
   ::operator delete(block);
+}
+
+size_t detail::thread_pooled_bytes() {
+  ObjectFreeLists* lists = thread_free_lists();
+  return lists != nullptr ? lists->pooled_bytes() : 0;
 }
 
 MemoryStats memory_stats() {

@@ -18,8 +18,13 @@ namespace detail {
 // Blocks of at most kLargestPooledObject bytes, aligned for any fundamental type, recycled through
 // per-thread free lists of 16-byte size classes (see storage.cpp); larger ones come from new.
 inline constexpr size_t kLargestPooledObject = 1024;
+// The most bytes one thread keeps in its free lists; blocks freed past that go back to the system.
+inline constexpr size_t kPooledBytesPerThread = 8 << 20;
 void* pool_allocate(size_t bytes);
 void pool_free(void* block, size_t bytes);
+// The bytes of free blocks in the calling thread's lists (size-class rounded), for tests: pooled
+// objects are not storage, and are not counted in MemoryStats.
+size_t thread_pooled_bytes();
 }  // namespace detail
 
 // An allocator for std::allocate_shared of the objects each op creates and drops again (a

@@ -3,7 +3,7 @@
 
 namespace descent {
 
-TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, Dims sizes_, Dims strides_, int64_t offset_,
+TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, const Dims& sizes_, const Dims& strides_, int64_t offset_,
                        DType dtype_)
     : storage(std::move(storage_)), sizes(sizes_), strides(strides_), offset(offset_), dtype(dtype_) {
   detail::count_tensor(+1);
@@ -29,14 +29,13 @@ int wrap_dim(int64_t dim, int ndim, const char* op) {
   return static_cast<int>(dim < 0 ? dim + range : dim);
 }
 
-namespace {
-// Every op makes a TensorImpl: they come from the object pool (core/storage.h).
-std::shared_ptr<TensorImpl> new_impl(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides,
-                                     int64_t offset, DType dtype) {
+std::shared_ptr<TensorImpl> detail::new_impl(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides,
+                                             int64_t offset, DType dtype) {
   return std::allocate_shared<TensorImpl>(ObjectPool<TensorImpl>(), std::move(storage), sizes, strides, offset,
                                           dtype);
 }
 
+namespace {
 // Throws unless every size is non-negative and the element count fits in int64.
 int64_t checked_numel(const Dims& sizes, const char* op) {
   int64_t n = 1;
@@ -54,7 +53,7 @@ Tensor Tensor::empty(const Dims& sizes, DType dtype) {
   int64_t n = checked_numel(sizes, "empty");
   check<ValueError>(n <= INT64_MAX / descent::element_size(dtype), "empty: shape {} of {} is too large", sizes, dtype);
   auto storage = Storage::allocate(n * descent::element_size(dtype));
-  return Tensor(new_impl(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
+  return Tensor(detail::new_impl(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
 }
 
 Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides, int64_t offset,
@@ -73,7 +72,7 @@ Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Dims& sizes, co
                       "view: sizes {} with strides {} at offset {} reach past a storage of {} bytes", sizes,
                       strides, offset, storage->nbytes());
   }
-  return Tensor(new_impl(std::move(storage), sizes, strides, offset, dtype));
+  return Tensor(detail::new_impl(std::move(storage), sizes, strides, offset, dtype));
 }
 
 int64_t Tensor::size(int64_t dim) const { return impl_->sizes[wrap_dim(dim, this->dim(), "size")]; }
@@ -101,7 +100,7 @@ Tensor& Tensor::requires_grad_(bool requires_grad) {
 }
 
 Tensor Tensor::detach() const {
-  return Tensor(new_impl(storage(), sizes(), strides(), offset(), dtype()));
+  return Tensor(detail::new_impl(storage(), sizes(), strides(), offset(), dtype()));
 }
 
 void detail::check_data_access(const Tensor& t, DType requested, const char* op) {

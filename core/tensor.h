@@ -35,7 +35,7 @@ struct TensorOptions {
 };
 
 struct TensorImpl {
-  TensorImpl(std::shared_ptr<Storage> storage, Dims sizes, Dims strides, int64_t offset, DType dtype);
+  TensorImpl(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides, int64_t offset, DType dtype);
   ~TensorImpl();
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
@@ -214,6 +214,9 @@ class Tensor {
 // ---- template definitions ----
 
 namespace detail {
+// A TensorImpl from the object pool (core/storage.h), unchecked: every op and view makes one.
+std::shared_ptr<TensorImpl> new_impl(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides,
+                                     int64_t offset, DType dtype);
 void check_data_access(const Tensor& t, DType requested, const char* op);
 int64_t flat_offset(const Tensor& t, const Dims& index, const char* op);
 }  // namespace detail

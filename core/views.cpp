@@ -12,7 +12,7 @@ namespace descent::core {
 namespace {
 
 Tensor restride(const Tensor& t, const Dims& sizes, const Dims& strides, int64_t offset) {
-  return Tensor(std::make_shared<TensorImpl>(t.storage(), sizes, strides, offset, t.dtype()));
+  return Tensor(descent::detail::new_impl(t.storage(), sizes, strides, offset, t.dtype()));
 }
 
 // Sizes with one -1 resolved so that they hold `numel` elements.

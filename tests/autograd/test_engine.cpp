@@ -5,6 +5,7 @@
 #include "autograd/engine.h"
 #include "autograd/function.h"
 #include "autograd/graph.h"
+#include "autograd/record.h"
 #include "testing.h"
 
 namespace descent {
@@ -143,6 +144,55 @@ TEST(Engine, AccumulationNeverWritesIntoASharedGradient) {
   y.backward(core::ones_like(y));
   EXPECT_TRUE(tensors_close(seen[0], values({expected_b[0], expected_b[1]})));
   EXPECT_TRUE(tensors_close(b.grad(), values({expected_b[0] + 2, expected_b[1] + 2})));
+}
+
+// The engine reuses the vectors that carry gradients between nodes: a seed the caller keeps, and
+// a gradient a node passes on unchanged to several inputs, are read, never summed into.
+TEST(Engine, SeedsAndPassedOnGradientsAreNeverSummedInto) {
+  Tensor x = leaf({1, 2});
+  Tensor seed = values({1, 10});
+  Tensor y = (x + x) + x;  // both adds hand the same gradient tensor to both inputs
+  y.backward(seed);
+  EXPECT_TRUE(tensors_close(seed, values({1, 10})));
+  EXPECT_TRUE(tensors_close(x.grad(), values({3, 30})));
+}
+
+// Nodes of several outputs (chunk) next to nodes of one: each gets a buffer of its own size,
+// whatever vector it was recycled from, and an output no gradient reached stays undefined.
+TEST(Engine, MultiOutputNodesGetBuffersOfTheirSize) {
+  Tensor x = leaf({1, 2, 3, 4});
+  std::vector<Tensor> parts = chunk(x * 1.0, 4);
+  Tensor y = sum(parts[0] * 2.0 + parts[3] * 5.0) + sum(chunk(x, 2)[1] * 7.0);
+  y.backward();
+  EXPECT_TRUE(tensors_close(x.grad(), values({2, 0, 7, 12})));
+}
+
+// What record<NodeT>(out, {inputs...}) writes into the node per input: the edge (invalid for an
+// undefined input or one outside the graph) and the input's shape and dtype.
+struct PassBackward : autograd::Node {
+  std::string name() const override { return "PassBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override { return {grads[0], Tensor(), Tensor()}; }
+};
+
+TEST(Engine, RecordingKeepsEachInputsEdgeAndMetadata) {
+  Tensor x = leaf({1, 2, 3}), none, constant = core::zeros({2, 1}, {.dtype = kFloat32});
+  Tensor out = core::mul(x, 2.0);
+  auto node = autograd::record<PassBackward>(out, {x, none, constant});
+  ASSERT_NE(node, nullptr);
+  ASSERT_EQ(node->num_inputs(), 3u);
+  EXPECT_TRUE(node->needs_input_grad(0));
+  EXPECT_FALSE(node->needs_input_grad(1));
+  EXPECT_FALSE(node->needs_input_grad(2));
+  EXPECT_EQ(node->input_meta(0).shape, Dims({3}));
+  EXPECT_EQ(node->input_meta(0).dtype, kFloat64);
+  EXPECT_EQ(node->input_meta(1).shape, Dims());
+  EXPECT_EQ(node->input_meta(2).shape, Dims({2, 1}));
+  EXPECT_EQ(node->input_meta(2).dtype, kFloat32);
+  EXPECT_EQ(out.grad_fn(), node);
+  out.backward(values({1, 1, 1}));
+  EXPECT_TRUE(tensors_close(x.grad(), values({1, 1, 1})));
+  // Nothing requires grad: no node.
+  EXPECT_EQ(autograd::record<PassBackward>(core::mul(constant, 2.0), {constant, none}), nullptr);
 }
 
 TEST(Engine, HooksReadAndReplaceGradients) {
