@@ -198,11 +198,15 @@ Tensor gelu_tanh_derivative(const Tensor& x) {
 
 }  // namespace
 
+// The backward runs the fused kernel core::gelu_backward (g * gelu'(x) in one pass), unless it is
+// itself recorded (create_graph with g or x requiring grad): then the composed formulas above,
+// whose ops are differentiable.
 Tensor gelu(const Tensor& x, GeluApproximate approximate) {
   const bool tanh_form = approximate == GeluApproximate::Tanh;
   const auto kernel_form = tanh_form ? core::GeluApproximate::Tanh : core::GeluApproximate::None;
   return record_unary(core::gelu(x, kernel_form), x, "GeluBackward", Save::Input,
-                      [tanh_form](const Tensor& g, const Tensor& v) {
+                      [tanh_form, kernel_form](const Tensor& g, const Tensor& v) {
+                        if (!autograd::needs_grad({g, v})) return core::gelu_backward(g, v, kernel_form);
                         return g * (tanh_form ? gelu_tanh_derivative(v) : gelu_erf_derivative(v));
                       });
 }
