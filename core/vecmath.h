@@ -612,8 +612,11 @@ template <typename T>
     const auto [e, q] = detail::normal_tail(x);
     return detail::mul_add(x * e, detail::kInvSqrt2Pi<float>, detail::select(x > 0.0f, 1.0f - q, q));
   } else {
+    // exp(-x^2/2) from x^2 split exactly (exp(-lo/2) = 1 - lo/2), as the density dominates the tail.
+    const auto [x2_hi, x2_lo] = detail::square_exact(x);
+    const T e = vecmath::exp(T(-0.5) * x2_hi);
     const T cdf = T(0.5) * vecmath::erfc(-x * detail::kSqrtHalf<T>);
-    return detail::mul_add(x * vecmath::exp(T(-0.5) * x * x), detail::kInvSqrt2Pi<T>, cdf);
+    return detail::mul_add(x * detail::mul_add(e, T(-0.5) * x2_lo, e), detail::kInvSqrt2Pi<T>, cdf);
   }
 }
 
