@@ -3,6 +3,7 @@
 // create_graph gives higher derivatives. Read autograd/record.h first, and binary_ops.cpp.
 // Where f' is cheaper from the output y than from x (exp, tanh, sigmoid, sqrt, rsqrt, reciprocal),
 // the output is saved instead of the input. Kinks and edge cases follow PyTorch's derivatives.
+// gelu's backward runs a fused core kernel (core::gelu_backward) unless create_graph records it.
 #include "autograd/unary_ops.h"
 
 #include <functional>

@@ -52,9 +52,10 @@ std::vector<float> float_sweep(float low, float high, uint32_t stride, const std
 }
 
 // The points where the float kernel changes regime: 0 (the sign select), -13 (the end of the
-// 8-ulp contract), +-sqrt(174) (the saturation of normal_tail), and where exp's reduction moves n.
-const std::vector<float> kTransitions = {0.0f, -13.0f, std::sqrt(174.0f), -std::sqrt(174.0f), 1.1774100f, -1.1774100f,
-                                         2.0393722f, 10.0f, -10.0f};
+// 8-ulp contract), +-sqrt(174) (the saturation of normal_tail), and the first points where exp's
+// reduction steps n (x^2/2 = (n + 1/2) ln2, x = sqrt((2n + 1) ln2)).
+const std::vector<float> kTransitions = {0.0f,       -13.0f,     std::sqrt(174.0f), -std::sqrt(174.0f), 0.8325546f,
+                                         -0.8325546f, 1.4420269f, -1.4420269f,       1.8616487f,         -1.8616487f};
 
 TEST(GeluFloat, WithinEightUlpOfDoubleOverADenseSweep) {
   const std::vector<float> xs = float_sweep(-13.0f, 14.0f, 509, kTransitions, 2000);
