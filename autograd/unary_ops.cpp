@@ -3,6 +3,7 @@
 // create_graph gives higher derivatives. Read autograd/record.h first, and binary_ops.cpp.
 // Where f' is cheaper from the output y than from x (exp, tanh, sigmoid, sqrt, rsqrt, reciprocal),
 // the output is saved instead of the input. Kinks and edge cases follow PyTorch's derivatives.
+// gelu's backward runs a fused core kernel (core::gelu_backward) unless create_graph records it.
 #include "autograd/unary_ops.h"
 
 #include <functional>
@@ -198,11 +199,15 @@ Tensor gelu_tanh_derivative(const Tensor& x) {
 
 }  // namespace
 
+// The backward runs the fused kernel core::gelu_backward (g * gelu'(x) in one pass), unless it is
+// itself recorded (create_graph with g or x requiring grad): then the composed formulas above,
+// whose ops are differentiable.
 Tensor gelu(const Tensor& x, GeluApproximate approximate) {
   const bool tanh_form = approximate == GeluApproximate::Tanh;
   const auto kernel_form = tanh_form ? core::GeluApproximate::Tanh : core::GeluApproximate::None;
   return record_unary(core::gelu(x, kernel_form), x, "GeluBackward", Save::Input,
-                      [tanh_form](const Tensor& g, const Tensor& v) {
+                      [tanh_form, kernel_form](const Tensor& g, const Tensor& v) {
+                        if (!autograd::needs_grad({g, v})) return core::gelu_backward(g, v, kernel_form);
                         return g * (tanh_form ? gelu_tanh_derivative(v) : gelu_erf_derivative(v));
                       });
 }

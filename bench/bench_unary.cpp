@@ -1,7 +1,7 @@
 // Unary elementwise ops on 16M float32 against BM_CopyLoop (bench/baselines.cpp): bytes/s count
 // the bytes read and written (8 per element), so the ratio to the copy loop says how close an op
 // runs to the memory bound. Run them in one process:
-//   descent_bench --benchmark_filter='CopyLoop|Unary' --benchmark_repetitions=5
+//   descent_bench --benchmark_filter='CopyLoop|Unary|GeluBackward' --benchmark_repetitions=5
 // Four forms of each op:
 //   BM_Unary<Op>            the tensor op, out of place (a new 64 MiB output every call);
 //   BM_Unary<Op>Transposed  on a transposed 4096 x 4096 view (the output takes its memory order);
@@ -86,5 +86,31 @@ DESCENT_UNARY_BENCHMARKS(Gelu, [](const Tensor& x) { return core::gelu(x); }, []
 DESCENT_UNARY_BENCHMARKS(GeluTanh, [](const Tensor& x) { return core::gelu(x, core::GeluApproximate::Tanh); },
                          [](float v) { return vecmath::gelu_tanh(v); });
 DESCENT_UNARY_BENCHMARKS(Silu, core::silu, [](float v) { return vecmath::silu(v); });
+
+// ---- gelu's backward: grad * gelu'(x) over 16M float32, bytes/s counting g and x read and the
+// result written (12 per element) ----
+//   BM_GeluBackwardFused     core::gelu_backward, one pass (what GeluBackward runs);
+//   BM_GeluBackwardComposed  the composed formula GeluBackward ran before (and still runs when
+//                            create_graph records it): g * ((erf(x/sqrt2) + 1)/2 + x exp(-x^2/2)/sqrt(2 pi)).
+constexpr int64_t kBackwardBytesPerCall = 3 * kElements * static_cast<int64_t>(sizeof(float));
+
+void BM_GeluBackwardFused(benchmark::State& state) {
+  Tensor x = make_input({kSide, kSide});
+  Tensor g = make_input({kSide, kSide});
+  run_with_threads(state, kBackwardBytesPerCall, [&] { benchmark::DoNotOptimize(core::gelu_backward(g, x)); });
+}
+
+void BM_GeluBackwardComposed(benchmark::State& state) {
+  Tensor x = make_input({kSide, kSide});
+  Tensor g = make_input({kSide, kSide});
+  run_with_threads(state, kBackwardBytesPerCall, [&] {
+    Tensor cdf = core::mul(core::add(core::erf(core::mul(x, 0.70710678118654752)), 1.0), 0.5);
+    Tensor pdf = core::mul(core::exp(core::mul(core::square(x), -0.5)), 0.39894228040143268);
+    benchmark::DoNotOptimize(core::mul(g, core::add(cdf, core::mul(x, pdf))));
+  });
+}
+
+DESCENT_UNARY_REGISTER(BM_GeluBackwardFused);
+DESCENT_UNARY_REGISTER(BM_GeluBackwardComposed);
 
 }  // namespace

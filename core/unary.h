@@ -29,6 +29,8 @@ Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
 enum class GeluApproximate { None, Tanh };  // erf form (exact) or the tanh approximation
 Tensor gelu(const Tensor& x, GeluApproximate approximate = GeluApproximate::None);
+// grad * d/dx gelu(x) in one pass (gelu's backward); grad and x of one shape, floating.
+Tensor gelu_backward(const Tensor& grad, const Tensor& x, GeluApproximate approximate = GeluApproximate::None);
 Tensor silu(const Tensor& x);
 // log(1 + exp(beta x)) / beta, linear above `threshold` (as torch.nn.functional.softplus)
 Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);

@@ -5,7 +5,8 @@
 // AVX-512, 8 with AVX2, with the same code (on baseline x86-64, SSE2, the float ones 4 wide).
 // Accuracy, checked against the C library over ranges that include the extremes in
 // tests/core/test_unary.cpp: exp 1 ulp; expm1, log, tanh, erf, sigmoid 3; log2, log1p, softplus
-// 4; erfc 6; gelu 8; sin and cos 1 (float) and 2 (double). Read core/unary.cpp for their use.
+// 4; erfc 6; gelu 8 (float: also swept densely against double in tests/core/test_vecmath_gelu.cpp,
+// with gelu_derivative); sin and cos 1 (float) and 2 (double). Read core/unary.cpp for their use.
 //
 // Method: Cody-Waite range reduction by ln 2 or pi/2 and Taylor polynomials on the reduced range
 // (Muller, "Elementary Functions", ch. 11); log through 2 atanh(s) with s = (m - 1)/(m + 1); erfc
@@ -13,6 +14,9 @@
 // Numerical Recipes' erfcc, 3rd ed. 6.2.2), where W = erfc(z) exp(z^2) / t is a polynomial in u:
 // our own relative least-squares fit on Chebyshev nodes (mpmath), each coefficient rounded to T in
 // turn and the rest refitted: to 1.8e-8 for float (z <= 10.5), 1.8e-17 for double (z <= 27.5).
+// Float GELU and its derivative have their own kernel (detail::NormalTail): no erfc polynomial in
+// t, whose division and 11 terms made it compute-bound, but Phi(-|x|) = exp(-x^2/2) N(|x|)/D(|x|)
+// with a rational N/D and a degree-6 exp, all fitted by tests/core/golden/fit_gelu_float.py.
 #pragma once
 
 #include <algorithm>
@@ -68,6 +72,7 @@ template <typename T> inline constexpr T kLog2e = T(1.44269504088896339e+00);
 template <typename T> inline constexpr T kSqrtHalf = T(7.07106781186547573e-01);        // 1/sqrt(2)
 template <typename T> inline constexpr T kTwoOverSqrtPi = T(1.12837916709551256e+00);   // 2/sqrt(pi)
 template <typename T> inline constexpr T kSqrtTwoOverPi = T(7.97884560802865406e-01);   // sqrt(2/pi)
+template <typename T> inline constexpr T kInvSqrt2Pi = T(3.98942280401432678e-01);      // 1/sqrt(2 pi)
 
 // a * b + c, fused (one rounding) when the CPU has FMA.
 template <typename T>
@@ -109,6 +114,20 @@ template <typename T, size_t N>
   // The two lowest terms by Horner's rule, which keeps the accuracy of the leading terms.
   static_assert(N >= 3);
   return mul_add(mul_add(estrin<2, N - 2>(x, c), x, c[1]), x, c[0]);
+}
+
+// c[0] + c[1] x + ... + c[N-1] x^(N-1) by Horner's rule: N - 1 fused multiply-adds and no
+// powers. Where a loop is bound by the FMA ports rather than by latency (16-wide AVX-512 with
+// enough independent elements in flight, as the float GELU kernels), this beats Estrin's scheme.
+// NOTE: unrolled by recursion; a loop over the coefficients stays a loop in some instantiations,
+// and the enclosing element loop is then not vectorised.
+template <size_t Offset = 0, typename T, size_t N>
+[[gnu::always_inline]] inline T horner(T x, const std::array<T, N>& c) {  // c[Offset, N)
+  if constexpr (Offset + 1 == N) {
+    return c[Offset];
+  } else {
+    return mul_add(horner<Offset + 1>(x, c), x, c[Offset]);
+  }
 }
 
 // Taylor coefficients, computed in double and rounded once to T.
@@ -400,6 +419,59 @@ template <typename T>
   return erfc_nonnegative<Subnormals::Keep>(a, a2_hi, a2_lo);
 }
 
+// c[k] / 2^k: the polynomial in 2r of a polynomial in r (exact: powers of two).
+template <size_t N>
+constexpr std::array<float, N> in_double_argument(const std::array<float, N>& c) {
+  std::array<float, N> scaled{};
+  float factor = 1.0f;
+  for (size_t k = 0; k < N; ++k, factor *= 0.5f) scaled[k] = c[k] * factor;
+  return scaled;
+}
+
+// The float32 GELU kernels' coefficients, printed by tests/core/golden/fit_gelu_float.py
+// (relative minimax fits, each coefficient rounded to float in turn and the rest refitted).
+struct GeluFloat {
+  // Phi(-a) exp(a^2/2) = N(a) / D(a) for a in [0, 13.25], to a relative 1.0e-8.
+  static constexpr std::array<float, 5> kTailNumerator = {0.5f, 0.435587436f, 0.181233555f, 0.0399595276f,
+                                                          0.00401653629f};
+  static constexpr std::array<float, 6> kTailDenominator = {1.0f,         1.66905975f,  1.19418001f,
+                                                            0.464187145f, 0.100171089f, 0.0100678196f};
+  // exp(s/2) for |s| <= 0.7, from the fit of exp(r) for |r| <= 0.35 (relative 4.8e-9).
+  static constexpr std::array<float, 7> kExpHalf = in_double_argument<7>(
+      {1.0f, 1.0f, 0.49999994f, 0.166665152f, 0.041668456f, 0.00836941134f, 0.00138131564f});
+  // Beyond x^2 = 174 (|x| > 13.19), Phi(-|x|) is below the smallest normal float: both parts flush to 0.
+  static constexpr float kSaturation = 174.0f;
+};
+
+// For a float x: e = exp(-x^2/2) and q = Phi(-|x|) = e N(|x|)/D(|x|) (the lower tail of the
+// standard normal distribution), both 0 where x^2 > GeluFloat::kSaturation. Branch-free and
+// division-light (one division), so that the GELU loops vectorise and stay cheap per element:
+// exp(-x^2/2) = 2^n exp(s/2) with -x^2 = 2n ln2 + s, reduced from x^2 = x2 + x2_lo split exactly
+// (x2_lo joins s, so that e keeps full relative accuracy where x^2 is large), 2^n added to the
+// exponent bits. NOTE: q is subnormal for x^2 beyond ~170; the products x q stay within 8 ulp for
+// |x| <= 13 (x q > 1e-37) and lose bits beyond, down to the flush at |x| = 13.19.
+struct NormalTail {
+  float density;     // exp(-x^2/2)
+  float lower_tail;  // Phi(-|x|)
+};
+[[gnu::always_inline]] inline NormalTail normal_tail(float x) {
+  using F = Format<float>;
+  using Int = F::Int;
+  const float a = std::abs(x);
+  const auto [x2, x2_lo] = square_exact(x);
+  const float x2_clamped = min_magnitude(x2, GeluFloat::kSaturation);
+  const float shifted = mul_add(x2_clamped, -0.5f * kLog2e<float>, F::kRoundShift);
+  const float n = shifted - F::kRoundShift;
+  const Int n_int = std::bit_cast<Int>(shifted) - std::bit_cast<Int>(F::kRoundShift);
+  float s = mul_add(n, -2.0f * F::kLn2Hi, -x2_clamped);  // exact: n 2ln2_hi has 16 bits, |n| <= 126
+  s = mul_add(n, -2.0f * F::kLn2Lo, s) - x2_lo;
+  const float exp_s = horner(s, GeluFloat::kExpHalf);
+  const float e = std::bit_cast<float>(std::bit_cast<Int>(exp_s) + static_cast<Int>(n_int << F::kMantissaBits));
+  const float q = e * horner(a, GeluFloat::kTailNumerator) / horner(a, GeluFloat::kTailDenominator);
+  const bool saturated = x2 > GeluFloat::kSaturation;
+  return {select(saturated, 0.0f, e), select(saturated, 0.0f, q)};
+}
+
 }  // namespace detail
 
 // condition ? a : b for float and double, both computed (see the NOTE at detail::select).
@@ -503,19 +575,25 @@ template <typename T>
   return detail::select(z > threshold, x, soft);
 }
 
-// x Phi(x) = x/2 erfc(-x/sqrt(2)) (the exact GELU, Hendrycks & Gimpel 2016). Through erfc rather
-// than 1 + erf, so that the negative tail keeps relative accuracy; x^2/2 is split exactly.
+// x Phi(x) = x/2 erfc(-x/sqrt(2)) (the exact GELU, Hendrycks & Gimpel 2016). Through the lower
+// tail Phi(-|x|) rather than 1 + erf, so that the negative tail keeps relative accuracy: float by
+// detail::normal_tail, x (1 - q) or x q; double by erfc with x^2/2 split exactly.
 // NOTE: results below 1e-37 (x < -13.1 for float; 1e-307 for double) flush to -0, for speed.
 template <typename T>
 [[gnu::always_inline]] inline T gelu(T x) {
-  using F = detail::Format<T>;
-  auto [x2_hi, x2_lo] = detail::square_exact(x);
-  T half_x2 = T(0.5) * x2_hi;
-  T tail = detail::erfc_nonnegative<detail::Subnormals::Flush>(std::abs(x) * detail::kSqrtHalf<T>, half_x2,
-                                                                T(0.5) * x2_lo);
-  tail = detail::select(half_x2 > F::kNormalExpLimit, T(0), tail);
-  // At x = -inf, x * 0 is NaN, as in PyTorch; a NaN x stays NaN through the product.
-  return T(0.5) * x * detail::select(x > T(0), T(2) - tail, tail);
+  if constexpr (std::is_same_v<T, float>) {
+    const float q = detail::normal_tail(x).lower_tail;
+    return x * detail::select(x > 0.0f, 1.0f - q, q);  // -inf * 0 is NaN, as in PyTorch
+  } else {
+    using F = detail::Format<T>;
+    auto [x2_hi, x2_lo] = detail::square_exact(x);
+    T half_x2 = T(0.5) * x2_hi;
+    T tail = detail::erfc_nonnegative<detail::Subnormals::Flush>(std::abs(x) * detail::kSqrtHalf<T>, half_x2,
+                                                                  T(0.5) * x2_lo);
+    tail = detail::select(half_x2 > F::kNormalExpLimit, T(0), tail);
+    // At x = -inf, x * 0 is NaN, as in PyTorch; a NaN x stays NaN through the product.
+    return T(0.5) * x * detail::select(x > T(0), T(2) - tail, tail);
+  }
 }
 
 // x/2 (1 + tanh(y)), y = sqrt(2/pi) (x + 0.044715 x^3), computed as x / (1 + exp(-2y)) (the same
@@ -524,6 +602,34 @@ template <typename T>
 [[gnu::always_inline]] inline T gelu_tanh(T x) {
   T y = detail::kSqrtTwoOverPi<T> * detail::mul_add(T(0.044715) * x, x * x, x);
   return x / (T(1) + vecmath::exp(T(-2) * y));
+}
+
+// d/dx gelu(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi) the standard normal
+// density: float from detail::normal_tail, double from erfc and exp.
+template <typename T>
+[[gnu::always_inline]] inline T gelu_derivative(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    const auto [e, q] = detail::normal_tail(x);
+    return detail::mul_add(x * e, detail::kInvSqrt2Pi<float>, detail::select(x > 0.0f, 1.0f - q, q));
+  } else {
+    // exp(-x^2/2) from x^2 split exactly (exp(-lo/2) = 1 - lo/2), as the density dominates the tail.
+    const auto [x2_hi, x2_lo] = detail::square_exact(x);
+    const T e = vecmath::exp(T(-0.5) * x2_hi);
+    const T cdf = T(0.5) * vecmath::erfc(-x * detail::kSqrtHalf<T>);
+    return detail::mul_add(x * detail::mul_add(e, T(-0.5) * x2_lo, e), detail::kInvSqrt2Pi<T>, cdf);
+  }
+}
+
+// d/dx of gelu_tanh(x) = x s, s = sigmoid(2y), y = sqrt(2/pi) (x + 0.044715 x^3):
+// s + x s (1 - s) 2 dy/dx, dy/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2). (The same as
+// (1 + t)/2 + x (1 - t^2)/2 dy/dx with t = tanh(y), as 1 + t = 2s and 1 - t^2 = 4s(1 - s).)
+template <typename T>
+[[gnu::always_inline]] inline T gelu_tanh_derivative(T x) {
+  const T x2 = x * x;
+  const T y = detail::kSqrtTwoOverPi<T> * detail::mul_add(T(0.044715) * x, x2, x);
+  const T s = T(1) / (T(1) + vecmath::exp(T(-2) * y));
+  const T twice_dy = (T(2) * detail::kSqrtTwoOverPi<T>) * detail::mul_add(T(3 * 0.044715), x2, T(1));
+  return detail::mul_add(x * s * (T(1) - s), twice_dy, s);
 }
 
 // ---- array forms ----

@@ -406,6 +406,30 @@ TEST(UnaryGrad, AStrideZeroIncomingGradientIsHandled) {
   }
 }
 
+// GeluBackward runs the fused kernel (core::gelu_backward) unless create_graph records it; the
+// recorded path is the composed formula. Both give one gradient, on contiguous, transposed and
+// sliced-with-step inputs, in float64 (and in float32 to float32's precision).
+TEST(UnaryGrad, GeluFusedBackwardMatchesTheComposedFormula) {
+  for (const GeluApproximate form : {GeluApproximate::None, GeluApproximate::Tanh}) {
+    for (const DType dtype : {kFloat64, kFloat32}) {
+      const double rtol = dtype == kFloat64 ? 1e-13 : 1e-5;
+      const double atol = dtype == kFloat64 ? 1e-13 : 1e-6;  // the composed 1 - t^2 cancels as t -> -1
+      Tensor base = core::sub(core::mul(core::rand({6, 8}, {.dtype = dtype}), 12.0), 6.0);
+      for (const Tensor& input : {base, core::transpose(base, 0, 1), core::slice(base, 1, 1, 8, 3)}) {
+        Tensor strided_x = input.detach().requires_grad_(true);  // a leaf with the input's strides
+        Tensor y = gelu(strided_x, form);
+        Tensor g = core::randn(y.sizes(), {.dtype = dtype});
+        Tensor fused = autograd::grad({y}, {strided_x}, {.grad_outputs = {g}})[0];
+        Tensor x = core::clone(input).requires_grad_(true);
+        Tensor composed = autograd::grad({gelu(x, form)}, {x}, {.grad_outputs = {g}, .create_graph = true})[0];
+        EXPECT_TRUE(composed.requires_grad());  // the recorded (composed) path ran
+        EXPECT_FALSE(fused.requires_grad());
+        EXPECT_TRUE(tensors_close(fused, composed.detach(), rtol, atol));
+      }
+    }
+  }
+}
+
 TEST(UnaryGrad, EmptyAndZeroDimInputs) {
   Tensor empty = core::zeros({0, 3}, {.dtype = kFloat32, .requires_grad = true});
   Tensor y = softplus(empty);
