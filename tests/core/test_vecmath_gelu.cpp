@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/unary.h"
 #include "core/vecmath.h"
 #include "testing.h"
 
