@@ -1,6 +1,8 @@
 // core::matmul against a raw cblas_sgemm on the same buffers, one pair per shape: a 1024^3
-// square product and the three products of an MLP layer (forward, and the two backward products
-// that read an operand transposed). Run both of a pair in one run and compare their medians:
+// square product, the three products of an MLP layer (forward, and the two backward products
+// that read an operand transposed), and small-model products that core/linalg.cpp threads itself
+// (a 10-class head, a GPT's vocabulary head and its MLP's weight gradient). Run both of a pair in
+// one run and compare their medians:
 //   descent_bench --benchmark_filter='Matmul' --benchmark_repetitions=5
 #include <cstdint>
 #include <vector>
@@ -26,6 +28,11 @@ constexpr GemmShape kSquare1024{1024, 1024, 1024, false, false};
 constexpr GemmShape kMlpForward{128, 784, 512, false, false};     // Y = X @ W
 constexpr GemmShape kMlpGradInput{128, 512, 784, false, true};    // dX = grad @ W^T
 constexpr GemmShape kMlpGradWeight{784, 128, 512, true, false};   // dW = X^T @ grad
+// X [128, 256] -> 10 classes; a GPT's [16 x 64 tokens, 128] -> 65-token vocabulary; the weight
+// gradient of its MLP's second layer (512 -> 128 units).
+constexpr GemmShape kMlpHead{128, 256, 10, false, false};
+constexpr GemmShape kGptHead{1024, 128, 65, false, false};
+constexpr GemmShape kGptMlpGradWeight{512, 1024, 128, true, false};
 
 // The operands as stored (row-major) and the views ours multiplies.
 struct Operands {
@@ -86,5 +93,8 @@ DESCENT_MATMUL_PAIR(square_1024, kSquare1024);
 DESCENT_MATMUL_PAIR(mlp_forward, kMlpForward);
 DESCENT_MATMUL_PAIR(mlp_grad_input, kMlpGradInput);
 DESCENT_MATMUL_PAIR(mlp_grad_weight, kMlpGradWeight);
+DESCENT_MATMUL_PAIR(mlp_head, kMlpHead);
+DESCENT_MATMUL_PAIR(gpt_head, kGptHead);
+DESCENT_MATMUL_PAIR(gpt_mlp_grad_weight, kGptMlpGradWeight);
 
 }  // namespace

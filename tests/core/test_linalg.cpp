@@ -299,6 +299,45 @@ TEST_P(BatchThreads, ManySmallAndFewLargeMatricesMatchReference) {
 
 INSTANTIATE_TEST_SUITE_P(Threads, BatchThreads, ::testing::Values(1, 2));
 
+// Products above OpenBLAS's threading threshold run as one single-threaded GEMM per thread on a
+// block of C's rows, or of its columns when C has few rows (core/linalg.cpp, threaded_gemm): every
+// transpose flag, a column-major and a sliced out, and thread counts that split the blocks
+// unevenly.
+class ThreadedProducts : public ::testing::TestWithParam<std::tuple<int, DType>> {};
+
+TEST_P(ThreadedProducts, RowAndColumnBlocksMatchReference) {
+  auto [thread_count, dtype] = GetParam();
+  ThreadCount threads(thread_count);
+  TensorOptions options{.dtype = dtype};
+  const double tol = tolerance(dtype);
+  manual_seed(5);
+  // (M, K, N): 150 rows in 16-row blocks (the last one short); 20 rows, so 300 columns in 64-column blocks.
+  const int64_t sizes[][3] = {{150, 40, 70}, {20, 100, 300}};
+  for (const auto& [m, k, n] : sizes) {
+    for (Layout layout_a : {Layout::Contiguous, Layout::Transposed}) {
+      for (Layout layout_b : {Layout::Contiguous, Layout::TransposedSlice}) {
+        Tensor a = make_matrix(layout_a, m, k, dtype), b = make_matrix(layout_b, k, n, dtype);
+        Tensor product = reference_product(a, b, dtype);
+        EXPECT_TRUE(tensors_close(core::mm(a, b), product, tol, tol))
+            << "[" << m << ", " << k << "] @ [" << k << ", " << n << "], " << layout_name(layout_a) << " @ "
+            << layout_name(layout_b);
+        Tensor column_major = core::transpose(core::randn({n, m}, options), 0, 1);
+        Tensor expected = scaled_sum(0.5, core::clone(column_major), 2.0, product);
+        core::gemm_into(column_major, a, b, 2.0, 0.5);
+        EXPECT_TRUE(tensors_close(column_major, expected, tol, tol));
+        Tensor wide = core::full({m, n + 4}, 7.0, options);
+        core::gemm_into(core::narrow(wide, 1, 2, n), a, b, 1.0, 0.0);
+        EXPECT_TRUE(tensors_close(core::narrow(wide, 1, 2, n), product, tol, tol));
+        EXPECT_EQ(core::narrow(wide, 1, 0, 2).to_vector<double>(), std::vector<double>(2 * m, 7.0));
+        EXPECT_EQ(core::narrow(wide, 1, n + 2, 2).to_vector<double>(), std::vector<double>(2 * m, 7.0));
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, ThreadedProducts,
+                         ::testing::Combine(::testing::Values(1, 2, 3), ::testing::Values(kFloat32, kFloat64)));
+
 TEST(Matmul, EmptyDimsGiveEmptyOrZeroResults) {
   for (DType dtype : {kFloat32, kFloat64}) {
     TensorOptions options{.dtype = dtype};
