@@ -71,8 +71,13 @@ class Dims {
   std::vector<int64_t> vec() const { return {begin(), end()}; }
   std::span<const int64_t> span() const { return {values_, static_cast<size_t>(size_)}; }
 
+  // An inline loop: std::equal compiles to a memcmp call, which shape checks on every op paid for.
   friend bool operator==(const Dims& a, const Dims& b) {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    if (a.size_ != b.size_) return false;
+    for (int i = 0; i < a.size_; ++i) {
+      if (a.values_[i] != b.values_[i]) return false;
+    }
+    return true;
   }
 
  private:

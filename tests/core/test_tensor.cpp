@@ -32,6 +32,16 @@ TEST(Tensor, GeometryOfAFreshTensor) {
   EXPECT_TRUE(throws_with<IndexError>([&] { t.size(3); }, {"size", "dim 3", "3 dims"}));
 }
 
+TEST(Dims, EqualityComparesLengthAndEveryValue) {
+  EXPECT_TRUE((Dims{2, 3, 4}) == (Dims{2, 3, 4}));
+  EXPECT_TRUE(Dims{} == Dims{});
+  EXPECT_FALSE((Dims{2, 3}) == (Dims{2, 3, 4}));  // a prefix
+  EXPECT_FALSE((Dims{2, 3, 4}) == (Dims{2, 3}));
+  EXPECT_FALSE((Dims{2, 3, 4}) == (Dims{2, 3, 5}));
+  EXPECT_FALSE((Dims{1, 3, 4}) == (Dims{2, 3, 4}));
+  EXPECT_FALSE(Dims{} == (Dims{1}));
+}
+
 TEST(Tensor, ZeroDimAndEmptyTensors) {
   Tensor s = core::scalar_tensor(2.5);
   EXPECT_EQ(s.dim(), 0);
