@@ -18,16 +18,16 @@ namespace {
 
 // NOTE: OpenBLAS runs a GEMM on the calling thread alone when M * N * K is at most
 // SMP_THRESHOLD_MIN (65536) * GEMM_MULTITHREAD_THRESHOLD (4 in this build; see interface/gemm.c),
-// and also when called inside an OpenMP parallel region (its OpenMP build checks
-// omp_in_parallel). Larger products are threaded by us, not by OpenBLAS, up to
-// kOwnThreadingMaxWork: each thread runs one single-threaded GEMM on its own block of C's rows
-// (or columns, when C has few rows). OpenBLAS's own threading shares packed panels between its
-// threads and waits on them with sched_yield; on the products of a small model's layers (M of
-// 128 rows, or N of 10 classes) that waiting costs more than the arithmetic, and row blocks run
-// 1.2-2x faster (bench/bench_matmul.cpp: BM_MatmulOurs against BM_MatmulRaw). The largest products keep
-// OpenBLAS's threading, which packs a shared operand once. Batch entries that small are spread over
-// our threads. Either way no core runs two busy threads, and we never touch
-// openblas_set_num_threads, which is process-wide and would race with other callers.
+// and also when called inside an OpenMP parallel region (its OpenMP build checks omp_in_parallel).
+// Larger products, up to kOwnThreadingMaxWork, are threaded by us rather than by OpenBLAS: each
+// thread runs one single-threaded GEMM on its own block of C's rows (or columns, when C has few
+// rows). OpenBLAS's threading shares packed panels between its threads and waits for them with
+// sched_yield; on a small model's products (M of 128 rows, or N of 10 classes) the waiting costs
+// more than the arithmetic, and the blocks run 1.1-2.5x faster (bench/bench_matmul.cpp,
+// BM_MatmulOurs against BM_MatmulRaw). The largest products keep OpenBLAS's threading, which packs
+// a shared operand once. Batch entries too small to thread are spread over our threads. Either way
+// no core runs two busy threads, and we never touch openblas_set_num_threads, which is
+// process-wide and would race with other callers.
 constexpr double kBlasSingleThreadWork = 65536.0 * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD;
 constexpr double kOwnThreadingMaxWork = 128.0 * 1024 * 1024;
 // A thread's block of C is at least this many rows, or else this many columns (a multiple of
@@ -186,10 +186,10 @@ void run_gemm(const char* op, const Tensor& out, const Tensor& a, const Tensor& 
       T* out_matrix = out_base + batch_offset(i, batch, out_strides);
       if (swap) {
         threaded_gemm(flipped(lb.transpose), flipped(la.transpose), static_cast<int>(n), static_cast<int>(m),
-                  static_cast<int>(k), alpha, b_matrix, lb.ld, a_matrix, la.ld, beta, out_matrix, lc.ld);
+                      static_cast<int>(k), alpha, b_matrix, lb.ld, a_matrix, la.ld, beta, out_matrix, lc.ld);
       } else {
-        threaded_gemm(la.transpose, lb.transpose, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha,
-                  a_matrix, la.ld, b_matrix, lb.ld, beta, out_matrix, lc.ld);
+        threaded_gemm(la.transpose, lb.transpose, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                      alpha, a_matrix, la.ld, b_matrix, lb.ld, beta, out_matrix, lc.ld);
       }
     }
   };
