@@ -1,5 +1,6 @@
 // Helpers shared by the tests: comparing tensors with a report of the largest difference, a
-// scoped thread count, and reading golden values that a committed Python generator wrote as JSON (tests/<folder>/golden/).
+// scoped thread count, and reading golden values that a committed Python generator wrote as JSON
+// (tests/<folder>/golden/).
 #pragma once
 
 #include <cmath>
