@@ -146,11 +146,12 @@ void apply(const F& f, const Tensor& out, const Inputs&... inputs) {
   const int64_t n = out.numel();
   if (n <= kElementwiseGrain && out.is_contiguous() && ((inputs.numel() == n && inputs.is_contiguous()) && ...)) {
     Out* result = static_cast<Out*>(out.raw_data());
+    const F fn = f;  // a copy the stores cannot alias (see map_elementwise in core/iterate.h)
     [&]<size_t... I>(std::index_sequence<I...>) {
       using InputTypes = std::tuple<In...>;
       const std::tuple<const std::tuple_element_t<I, InputTypes>*...> sources = {
           static_cast<const std::tuple_element_t<I, InputTypes>*>(inputs.raw_data())...};
-      for (int64_t i = 0; i < n; ++i) result[i] = f(std::get<I>(sources)[i]...);
+      for (int64_t i = 0; i < n; ++i) result[i] = fn(std::get<I>(sources)[i]...);
     }(std::index_sequence_for<Inputs...>{});
     return;
   }

@@ -196,11 +196,15 @@ void ElementwiseLoop::walk_tiles(const Body& body, int64_t grain) const {
 
 // map_elementwise<Out, In...>(loop, f): out = f(in...) element by element, with the contiguous
 // case as a plain indexed loop that the compiler vectorises (f must be inlinable and pure).
+// NOTE: each run calls a local copy of f: the stores into out could alias the caller's f, so
+// that a scalar f captured (where(c, t, 0), t * s) would be reloaded per element, in a scalar
+// loop; nothing can alias the copy, and the loop vectorises.
 template <typename Out, typename... In, typename F>
 void map_elementwise(const ElementwiseLoop& loop, const F& f, int64_t grain = kElementwiseGrain) {
   constexpr size_t kInputs = sizeof...(In);
   loop.run_staged(
       [&](char* const* p, const int64_t* s, int64_t n) {
+        const F fn = f;
         [&]<size_t... I>(std::index_sequence<I...>) {
           using Inputs = std::tuple<In...>;
           Out* out = reinterpret_cast<Out*>(p[0]);
@@ -208,11 +212,11 @@ void map_elementwise(const ElementwiseLoop& loop, const F& f, int64_t grain = kE
                             ((s[I + 1] == sizeof(std::tuple_element_t<I, Inputs>)) && ... && true);
           if (contiguous) {
             [[maybe_unused]] auto inputs = std::make_tuple(reinterpret_cast<const std::tuple_element_t<I, Inputs>*>(p[I + 1])...);
-            for (int64_t i = 0; i < n; ++i) out[i] = f(std::get<I>(inputs)[i]...);
+            for (int64_t i = 0; i < n; ++i) out[i] = fn(std::get<I>(inputs)[i]...);
           } else {
             for (int64_t i = 0; i < n; ++i) {
               *reinterpret_cast<Out*>(p[0] + i * s[0]) =
-                  f(*reinterpret_cast<const std::tuple_element_t<I, Inputs>*>(p[I + 1] + i * s[I + 1])...);
+                  fn(*reinterpret_cast<const std::tuple_element_t<I, Inputs>*>(p[I + 1] + i * s[I + 1])...);
             }
           }
         }(std::make_index_sequence<kInputs>{});

@@ -63,22 +63,36 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const dou
               1.0, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
-// NOTE: OpenBLAS (pthreads build) threads one GEMM itself above 65536 * this threshold
-// multiply-adds (see core/linalg.cpp). Images whose GEMMs are smaller are spread over our
-// threads, larger ones run one after another and OpenBLAS threads each GEMM; never both.
+// NOTE: OpenBLAS threads one GEMM itself above 65536 * this threshold multiply-adds (see
+// core/linalg.cpp), and runs it on the calling thread alone inside an OpenMP parallel region.
+// Its threading of a single mid-size GEMM (an image of a small model's inner layer: 64 x 121 x
+// 288) waits on shared panels and gains little; whole images on separate threads, each GEMM
+// single-threaded, share nothing. So the batch is spread over our threads whenever that keeps
+// the threads' shares even, and only a batch too small to share evenly runs image after image
+// with OpenBLAS threading each GEMM. Never both.
 constexpr double kBlasSingleThreadWork = 65536.0 * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD;
 
-// Calls body(first_image, end_image) over the batch: on parallel_for chunks when one image's
-// GEMM work is single-threaded in OpenBLAS, else once over the whole batch.
+// The number of contiguous runs of images the batch is cut into, one per thread (1: the whole
+// batch on the calling thread). Images above OpenBLAS's threshold are shared only when the
+// largest run is at most 5/4 of an even share (5 images on 2 threads are shared, 3 are not).
+int64_t image_chunk_count(const ConvGeometry& g) {
+  const int64_t chunks = std::min<int64_t>(get_num_threads(), g.batch);
+  if (chunks <= 1) return 1;
+  const double work = static_cast<double>(g.group_out()) * static_cast<double>(g.out_area()) *
+                      static_cast<double>(g.col_rows());
+  const int64_t largest = (g.batch + chunks - 1) / chunks;
+  return work <= kBlasSingleThreadWork || 4 * chunks * largest <= 5 * g.batch ? chunks : 1;
+}
+
+// Calls body(chunk, first_image, end_image) for each of `chunks` contiguous runs of the batch,
+// on parallel_for's threads (chunk 0 holds the first images).
 template <typename Body>
-void for_image_chunks(const ConvGeometry& g, const Body& body) {
-  double work = static_cast<double>(g.group_out()) * static_cast<double>(g.out_area()) *
-                static_cast<double>(g.col_rows());
-  if (work <= kBlasSingleThreadWork) {
-    parallel_for(0, g.batch, 1, body);
-  } else {
-    body(0, g.batch);
-  }
+void for_image_chunks(const ConvGeometry& g, int64_t chunks, const Body& body) {
+  parallel_for(0, chunks, 1, [&](int64_t first_chunk, int64_t end_chunk) {
+    for (int64_t chunk = first_chunk; chunk < end_chunk; ++chunk) {
+      body(chunk, chunk * g.batch / chunks, (chunk + 1) * g.batch / chunks);
+    }
+  });
 }
 
 // The outputs o in [0, out) whose input position o * stride + offset lies in [0, size).
@@ -138,7 +152,7 @@ Tensor conv_forward_kernel(const Tensor& input, const Tensor& weight, const Tens
     const T* x_data = x.data<T>();
     const T* w_data = w.data<T>();
     T* out_data = out.data<T>();
-    for_image_chunks(g, [&](int64_t first, int64_t end) {
+    for_image_chunks(g, image_chunk_count(g), [&](int64_t, int64_t first, int64_t end) {
       std::vector<T> col(g.image_is_columns() ? 0 : g.col_rows() * g.out_area());
       for (int64_t n = first; n < end; ++n) {
         T* y = out_data + n * g.out_channels * g.out_area();
@@ -169,7 +183,7 @@ Tensor conv_input_grad_kernel(const Tensor& grad_output, const Tensor& weight, c
     const T* gy_data = gy.data<T>();
     const T* w_data = w.data<T>();
     T* gx_data = gx.data<T>();
-    for_image_chunks(g, [&](int64_t first, int64_t end) {
+    for_image_chunks(g, image_chunk_count(g), [&](int64_t, int64_t first, int64_t end) {
       std::vector<T> col(g.image_is_columns() ? 0 : g.col_rows() * g.out_area());
       for (int64_t n = first; n < end; ++n) {
         for (int64_t group = 0; group < g.groups; ++group) {
@@ -185,8 +199,9 @@ Tensor conv_input_grad_kernel(const Tensor& grad_output, const Tensor& weight, c
   return gx;
 }
 
-// gw[g] = sum_n gy[n, g] [Cg_out, OH OW] @ col(x[n, g])^T [OH OW, K]; each chunk of images sums
-// into its own buffer, and the buffers are added at the end.
+// gw[g] = sum_n gy[n, g] [Cg_out, OH OW] @ col(x[n, g])^T [OH OW, K]; the first run of images
+// sums into gw, each other run into its own buffer, and the buffers are added in run order (the
+// same sum whatever thread ran which run).
 Tensor conv_weight_grad_kernel(const Tensor& input, const Tensor& grad_output, const ConvGeometry& g) {
   Tensor x = core::contiguous(input), gy = core::contiguous(grad_output);
   Tensor gw = core::zeros(g.weight_shape(), {.dtype = x.dtype()});
@@ -194,12 +209,11 @@ Tensor conv_weight_grad_kernel(const Tensor& input, const Tensor& grad_output, c
     const T* x_data = x.data<T>();
     const T* gy_data = gy.data<T>();
     T* gw_data = gw.data<T>();
-    const int64_t weight_size = gw.numel();
-    for_image_chunks(g, [&](int64_t first, int64_t end) {
+    const int64_t weight_size = gw.numel(), chunks = image_chunk_count(g);
+    std::vector<T> partials((chunks - 1) * weight_size, T(0));
+    for_image_chunks(g, chunks, [&](int64_t chunk, int64_t first, int64_t end) {
       std::vector<T> col(g.image_is_columns() ? 0 : g.col_rows() * g.out_area());
-      const bool whole_batch = first == 0 && end == g.batch;
-      std::vector<T> partial(whole_batch ? 0 : weight_size, T(0));
-      T* sum_into = whole_batch ? gw_data : partial.data();
+      T* sum_into = chunk == 0 ? gw_data : partials.data() + (chunk - 1) * weight_size;
       for (int64_t n = first; n < end; ++n) {
         for (int64_t group = 0; group < g.groups; ++group) {
           const T* image = x_data + (n * g.in_channels + group * g.group_in()) * g.in_area();
@@ -213,9 +227,11 @@ Tensor conv_weight_grad_kernel(const Tensor& input, const Tensor& grad_output, c
                sum_into + group * g.group_out() * g.col_rows());
         }
       }
-      if (!whole_batch) {
-#pragma omp critical(descent_conv_weight_grad)
-        for (int64_t i = 0; i < weight_size; ++i) gw_data[i] += partial[i];
+    });
+    parallel_for(0, weight_size, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t chunk = 1; chunk < chunks; ++chunk) {
+        const T* partial = partials.data() + (chunk - 1) * weight_size;
+        for (int64_t i = begin; i < end; ++i) gw_data[i] += partial[i];
       }
     });
   });

@@ -1,5 +1,6 @@
-// Helpers shared by the tests: comparing tensors with a report of the largest difference, and
-// reading golden values that a committed Python generator wrote as JSON (tests/<folder>/golden/).
+// Helpers shared by the tests: comparing tensors with a report of the largest difference, a
+// scoped thread count, and reading golden values that a committed Python generator wrote as JSON
+// (tests/<folder>/golden/).
 #pragma once
 
 #include <cmath>
@@ -45,6 +46,18 @@ inline ::testing::AssertionResult tensors_close(const Tensor& actual, const Tens
   }
   return ::testing::AssertionSuccess();
 }
+
+// Sets the library's thread count for a test and restores the previous count when it ends.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : saved_(get_num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
 
 // Whether `body` throws E with a message containing every one of `parts`.
 template <typename E, typename Body>

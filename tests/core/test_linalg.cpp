@@ -17,6 +17,7 @@ namespace {
 using testing::Golden;
 using testing::tensors_close;
 using testing::throws_with;
+using testing::ThreadCount;
 
 const Golden& golden() {
   static const Golden file("core/golden/linalg.json");
@@ -271,18 +272,6 @@ TEST_P(BatchedMatmul, StridedBatchesMatchReference) {
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, BatchedMatmul, ::testing::Values(kFloat32, kFloat64),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
-
-// Restores the library's thread count when a test that changes it ends.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(get_num_threads()) { set_num_threads(n); }
-  ~ThreadCount() { set_num_threads(saved_); }
-  ThreadCount(const ThreadCount&) = delete;
-  ThreadCount& operator=(const ThreadCount&) = delete;
-
- private:
-  int saved_;
-};
 
 class BatchThreads : public ::testing::TestWithParam<int> {};
 

@@ -1,6 +1,7 @@
 // conv1d and conv2d (nn/functional_conv.h): PyTorch's outputs and gradients for stride, padding
 // (explicit and "same"), dilation, groups and bias, gradcheck, second derivatives through the
-// adjoint ops (gradgradcheck), and the errors naming the op and shapes.
+// adjoint ops (gradgradcheck), the batch shared over 1, 2 and 3 threads against a direct
+// double-precision convolution, and the errors naming the op and shapes.
 #include "functional_golden.h"
 #include "module_golden.h"
 #include "nn/functional_conv.h"
@@ -67,6 +68,76 @@ TEST(Conv2d, BatchLargerThanThreadsGivesTheSameWeightGradient) {
   for (int64_t n = 0; n < 7; ++n) F::conv2d(x.narrow(0, n, 1), w).sum().backward();
   EXPECT_TRUE(testing::tensors_close(w.grad(), together, 1e-12, 1e-12));
 }
+
+// y[n, o, h, w] = b[o] + sum_{c, i, j} w[o, c, i, j] x[n, c, h + i - pad, w + j - pad] in double
+// (stride 1, zeros outside the image), and the gradients of sum(y * r).
+struct DirectConv {
+  Tensor y, gx, gw, gb;
+};
+DirectConv direct_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& r, int64_t pad) {
+  const int64_t batch = x.size(0), in_channels = x.size(1), in_h = x.size(2), in_w = x.size(3);
+  const int64_t out_channels = w.size(0), kernel_h = w.size(2), kernel_w = w.size(3);
+  const int64_t out_h = in_h + 2 * pad - kernel_h + 1, out_w = in_w + 2 * pad - kernel_w + 1;
+  std::vector<double> xv = x.to_vector<double>(), wv = w.to_vector<double>(), bv = b.to_vector<double>();
+  std::vector<double> rv = r.to_vector<double>();
+  std::vector<double> y(rv.size()), gx(xv.size()), gw(wv.size()), gb(bv.size());
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t o = 0; o < out_channels; ++o) {
+      for (int64_t h = 0; h < out_h; ++h) {
+        for (int64_t v = 0; v < out_w; ++v) {
+          const int64_t at = ((n * out_channels + o) * out_h + h) * out_w + v;
+          double total = bv[o];
+          for (int64_t c = 0; c < in_channels; ++c) {
+            for (int64_t i = 0; i < kernel_h; ++i) {
+              for (int64_t j = 0; j < kernel_w; ++j) {
+                const int64_t ih = h + i - pad, iw = v + j - pad;
+                if (ih < 0 || ih >= in_h || iw < 0 || iw >= in_w) continue;
+                const int64_t xi = ((n * in_channels + c) * in_h + ih) * in_w + iw;
+                const int64_t wi = ((o * in_channels + c) * kernel_h + i) * kernel_w + j;
+                total += wv[wi] * xv[xi];
+                gx[xi] += wv[wi] * rv[at];
+                gw[wi] += xv[xi] * rv[at];
+              }
+            }
+          }
+          y[at] = total;
+          gb[o] += rv[at];
+        }
+      }
+    }
+  }
+  auto make = [](const std::vector<double>& values, const Tensor& like) {
+    return core::tensor(values, like.sizes(), {.dtype = kFloat64});
+  };
+  return {make(y, r), make(gx, x), make(gw, w), make(gb, b)};
+}
+
+// Batches of 3 and 5 images on 1, 2 and 3 threads: images whose GEMM is below OpenBLAS's
+// threading threshold (6 x 6) are always shared over the threads; above it (16 x 16: 16 x 256 x
+// 72 multiply-adds) 5 images are shared, and 3 on 2 threads run one by one with OpenBLAS
+// threading each GEMM. Every way gives the direct convolution and its gradients.
+class ConvThreads : public ::testing::TestWithParam<int> {};
+
+TEST_P(ConvThreads, SharedBatchMatchesDirectConvolution) {
+  testing::ThreadCount threads(GetParam());
+  for (int64_t batch : {3, 5}) {
+    for (int64_t size : {6, 16}) {
+      SCOPED_TRACE(fmt::format("batch {}, {} x {} images", batch, size, size));
+      manual_seed(static_cast<uint64_t>(batch * 100 + size));
+      Tensor x = core::randn({batch, 8, size, size}).requires_grad_(true);
+      Tensor w = core::randn({16, 8, 3, 3}).requires_grad_(true), b = core::randn({16}).requires_grad_(true);
+      Tensor r = core::randn({batch, 16, size, size});
+      Tensor y = F::conv2d(x, w, b, {.padding = 1});
+      (y * r).sum().backward();
+      DirectConv expected = direct_conv(x, w, b, r, 1);
+      EXPECT_TRUE(testing::tensors_close(y, expected.y, 1e-4, 1e-4));
+      EXPECT_TRUE(testing::tensors_close(x.grad(), expected.gx, 1e-4, 1e-4));
+      EXPECT_TRUE(testing::tensors_close(w.grad(), expected.gw, 1e-4, 1e-4));
+      EXPECT_TRUE(testing::tensors_close(b.grad(), expected.gb, 1e-4, 1e-4));
+    }
+  }
+}
+INSTANTIATE_TEST_SUITE_P(Threads, ConvThreads, ::testing::Values(1, 2, 3));
 
 // The string forms: "valid" is no padding, "same" is ConvPadding::Same(); conv1d with "same",
 // an even kernel and odd dilation (one more zero on the right) against PyTorch's nn.Conv1d.
