@@ -42,7 +42,9 @@ bool any_requires_grad(const Inputs& inputs) {
 }
 }  // namespace detail
 // Whether an op on these inputs records a node.
-inline bool needs_grad(std::span<const Tensor> inputs) { return grad_mode_enabled() && detail::any_requires_grad(inputs); }
+inline bool needs_grad(std::span<const Tensor> inputs) {
+  return grad_mode_enabled() && detail::any_requires_grad(inputs);
+}
 inline bool needs_grad(InputRefs inputs) { return grad_mode_enabled() && detail::any_requires_grad(inputs); }
 
 namespace detail {

@@ -14,11 +14,13 @@
 
 namespace descent::core {
 
+const double kBlasSingleThreadWork = 65536.0 * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD;
+
 namespace {
 
-// NOTE: OpenBLAS runs a GEMM on the calling thread alone when M * N * K is at most
-// SMP_THRESHOLD_MIN (65536) * GEMM_MULTITHREAD_THRESHOLD (4 in this build; see interface/gemm.c),
-// and also when called inside an OpenMP parallel region (its OpenMP build checks omp_in_parallel).
+// NOTE: OpenBLAS runs a GEMM on the calling thread alone up to kBlasSingleThreadWork
+// multiply-adds (core/linalg.h), and also when called inside an OpenMP parallel region (its
+// OpenMP build checks omp_in_parallel).
 // Larger products, up to kOwnThreadingMaxWork, are threaded by us rather than by OpenBLAS: each
 // thread runs one single-threaded GEMM on its own block of C's rows (or columns, when C has few
 // rows). OpenBLAS's threading shares packed panels between its threads and waits for them with
@@ -28,7 +30,6 @@ namespace {
 // a shared operand once. Batch entries too small to thread are spread over our threads. Either way
 // no core runs two busy threads, and we never touch openblas_set_num_threads, which is
 // process-wide and would race with other callers.
-constexpr double kBlasSingleThreadWork = 65536.0 * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD;
 constexpr double kOwnThreadingMaxWork = 128.0 * 1024 * 1024;
 // A thread's block of C is at least this many rows, or else this many columns (a multiple of
 // 16 floats, a cache line), so that each block still fills OpenBLAS's register tiles.
@@ -86,7 +87,8 @@ void threaded_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, 
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int64_t threads = get_num_threads();
   const bool by_rows = m >= 2 * kRowsPerBlock, by_columns = !by_rows && n >= 2 * kColumnsPerBlock;
-  if (threads <= 1 || work <= kBlasSingleThreadWork || work > kOwnThreadingMaxWork || !(by_rows || by_columns)) {
+  const bool own_threading = work > kBlasSingleThreadWork && work <= kOwnThreadingMaxWork;
+  if (threads <= 1 || !own_threading || !(by_rows || by_columns)) {
     blas_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }

@@ -18,6 +18,11 @@ Tensor addmm(const Tensor& input, const Tensor& a, const Tensor& b, const Scalar
 Tensor outer(const Tensor& a, const Tensor& b);  // [M] x [N] -> [M, N]
 Tensor dot(const Tensor& a, const Tensor& b);    // [N] . [N] -> 0-d
 
+// OpenBLAS runs a GEMM of at most this many multiply-adds (M N K) on the calling thread alone:
+// SMP_THRESHOLD_MIN (65536) * GEMM_MULTITHREAD_THRESHOLD of the build (see its interface/gemm.c).
+// Products are threaded by descent above it (core/linalg.cpp, nn/functional_conv.cpp).
+extern const double kBlasSingleThreadWork;
+
 // out = beta * out + alpha * (a @ b) into an existing contiguous [M, N] (or [B, M, N]) tensor;
 // the building block that later fused kernels and backward passes call to avoid temporaries.
 void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha, double beta);

@@ -18,6 +18,7 @@
 #include "autograd/ops.h"
 #include "autograd/record.h"
 #include "core/error.h"
+#include "core/linalg.h"
 #include "core/parallel.h"
 
 namespace descent::nn::functional {
@@ -63,14 +64,13 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const dou
               1.0, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
-// NOTE: OpenBLAS threads one GEMM itself above 65536 * this threshold multiply-adds (see
-// core/linalg.cpp), and runs it on the calling thread alone inside an OpenMP parallel region.
+// NOTE: OpenBLAS threads one GEMM itself above core::kBlasSingleThreadWork multiply-adds (see
+// core/linalg.h), and runs it on the calling thread alone inside an OpenMP parallel region.
 // Its threading of a single mid-size GEMM (an image of a small model's inner layer: 64 x 121 x
 // 288) waits on shared panels and gains little; whole images on separate threads, each GEMM
 // single-threaded, share nothing. So the batch is spread over our threads whenever that keeps
 // the threads' shares even, and only a batch too small to share evenly runs image after image
 // with OpenBLAS threading each GEMM. Never both.
-constexpr double kBlasSingleThreadWork = 65536.0 * OPENBLAS_GEMM_MULTITHREAD_THRESHOLD;
 
 // The number of contiguous runs of images the batch is cut into, one per thread (1: the whole
 // batch on the calling thread). Images above OpenBLAS's threshold are shared only when the
@@ -81,7 +81,7 @@ int64_t image_chunk_count(const ConvGeometry& g) {
   const double work = static_cast<double>(g.group_out()) * static_cast<double>(g.out_area()) *
                       static_cast<double>(g.col_rows());
   const int64_t largest = (g.batch + chunks - 1) / chunks;
-  return work <= kBlasSingleThreadWork || 4 * chunks * largest <= 5 * g.batch ? chunks : 1;
+  return work <= core::kBlasSingleThreadWork || 4 * chunks * largest <= 5 * g.batch ? chunks : 1;
 }
 
 // Calls body(chunk, first_image, end_image) for each of `chunks` contiguous runs of the batch,
