@@ -82,20 +82,16 @@ struct MulBackward : Node {
 };
 
 // x * s and x / s: the gradient times a constant factor.
-struct ScaleBackward : Node {
+struct ScaleBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   double factor = 1.0;
-  std::string name_ = "MulBackward";
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     return {reduce_to_input(grads[0] * factor, input_meta(0))};
   }
 };
 
 Tensor record_scale(Tensor out, const Tensor& x, double factor, const char* name) {
-  if (auto node = record<ScaleBackward>(out, {x})) {
-    node->factor = factor;
-    node->name_ = name;
-  }
+  if (auto node = record<ScaleBackward>(out, {x}, name)) node->factor = factor;
   return out;
 }
 }  // namespace

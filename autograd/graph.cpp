@@ -84,6 +84,13 @@ void Node::add_input(const Tensor& in) {
   }
 }
 
+std::string Node::forward_context() const {
+  if (!has_forward_context_) return {};
+  std::string op = name();
+  if (op.ends_with("Backward")) op.resize(op.size() - 8);
+  return op + forward_inputs_;
+}
+
 bool Node::remove_pre_hook(int id) {
   auto it = std::find_if(pre_hooks_.begin(), pre_hooks_.end(), [id](const PreHook& h) { return h.id == id; });
   if (it == pre_hooks_.end()) return false;

@@ -105,8 +105,10 @@ class Node {
   uint64_t sequence_nr() const { return sequence_nr_; }
   // Whether a backward without retain_graph has freed the saved tensors.
   bool released() const { return released_; }
-  // What created the node, e.g. "mul of [2, 3] and [3]"; filled only in anomaly mode.
-  const std::string& forward_context() const { return forward_context_; }
+  // What created the node, e.g. "Mul of [2, 3] and [3]"; empty outside anomaly mode. Composed
+  // when read, from name() and the input shapes recorded at creation: a node's name may depend
+  // on fields its forward sets after record() returns (DivBackward or RsubBackward, say).
+  std::string forward_context() const;
 
   // Hooks on the gradient of output `output_nr` (a non-leaf tensor's register_hook, retain_grad).
   void add_pre_hook(uint32_t output_nr, int id, GradHook hook) { pre_hooks_.push_back({output_nr, id, std::move(hook)}); }
@@ -120,7 +122,11 @@ class Node {
   // The edge and metadata of input `in` (an undefined tensor: an invalid edge).
   void add_input(const Tensor& in);
   void set_num_outputs(uint32_t n) { num_outputs_ = n; }
-  void set_forward_context(std::string context) { forward_context_ = std::move(context); }
+  // In anomaly mode: the inputs' shapes as the forward saw them, e.g. " of [2, 3] and [3]".
+  void set_forward_inputs(std::string shapes) {
+    forward_inputs_ = std::move(shapes);
+    has_forward_context_ = true;
+  }
   void mark_released() { released_ = true; }
 
  private:
@@ -136,9 +142,21 @@ class Node {
   uint32_t num_outputs_ = 1;
   uint64_t sequence_nr_ = next_sequence_nr();
   bool released_ = false;
-  std::string forward_context_;
+  bool has_forward_context_ = false;
+  std::string forward_inputs_;
 
   static uint64_t next_sequence_nr();
+};
+
+// A node type that several ops share (every unary op, every reduction, every reshape): its name
+// is given at construction, through record<NodeT>(out, {inputs}, "ExpBackward").
+class NamedNode : public Node {
+ public:
+  explicit NamedNode(std::string name) : name_(std::move(name)) {}
+  std::string name() const final { return name_; }
+
+ private:
+  std::string name_;
 };
 
 // The autograd slot of a TensorImpl (created on first need).

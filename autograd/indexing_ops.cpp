@@ -75,11 +75,10 @@ struct StackBackward : Node {
 
 // split and chunk: one node for all the pieces; the input's gradient is the pieces' gradients
 // joined again, zeros for a piece that got none.
-struct SplitBackward : Node {
+struct SplitBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   int dim = 0;
   std::vector<int64_t> sizes;
-  std::string name_ = "SplitBackward";
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     const autograd::InputMeta& meta = input_meta(0);
     std::vector<Tensor> pieces;
@@ -98,9 +97,8 @@ struct SplitBackward : Node {
 };
 
 std::vector<Tensor> record_split(std::vector<Tensor> pieces, const Tensor& x, int64_t dim, const char* name) {
-  if (auto node = record<SplitBackward>(std::span<const Tensor>(pieces), std::span<const Tensor>(&x, 1))) {
+  if (auto node = record<SplitBackward>(std::span<const Tensor>(pieces), std::span<const Tensor>(&x, 1), name)) {
     node->dim = wrap_dim(dim, x.dim(), name);
-    node->name_ = name;
     for (const Tensor& piece : pieces) node->sizes.push_back(piece.size(node->dim));
   }
   for (const Tensor& piece : pieces) autograd::mark_as_view(piece);
@@ -321,11 +319,10 @@ Tensor masked_select(const Tensor& x, const Tensor& mask) {
 // ---- sorting: the values are x at the indices ----
 
 namespace {
-struct ValuesAtIndicesBackward : Node {
+struct ValuesAtIndicesBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   int64_t dim = 0;
   SavedTensor indices;
-  std::string name_ = "SortBackward";
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     return {scatter_add(zeros_for(input_meta(0)), dim, indices.unpack(*this), grads[0])};
   }
@@ -334,10 +331,9 @@ struct ValuesAtIndicesBackward : Node {
 
 std::pair<Tensor, Tensor> record_values(std::pair<Tensor, Tensor> result, const Tensor& x, int64_t dim,
                                         const char* name) {
-  if (auto node = record<ValuesAtIndicesBackward>(result.first, {x})) {
+  if (auto node = record<ValuesAtIndicesBackward>(result.first, {x}, name)) {
     node->dim = dim;
     node->indices = SavedTensor(result.second, false);
-    node->name_ = name;
   }
   return result;
 }

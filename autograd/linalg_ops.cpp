@@ -101,10 +101,9 @@ ProductGrads matmul_grads(const Tensor& grad, const Dims& a_shape, const Dims& b
 }
 
 // matmul, mm and bmm: the one formula above (mm and bmm are its 2-d and 3-d cases).
-struct MatmulBackward : Node {
+struct MatmulBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   SavedOperands operands;
-  std::string name_ = "MatmulBackward";
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     const bool need_a = needs_input_grad(0), need_b = needs_input_grad(1);
     ProductGrads g = matmul_grads(grads[0], input_meta(0).shape, input_meta(1).shape, operands, *this, need_a, need_b);
@@ -114,10 +113,7 @@ struct MatmulBackward : Node {
 };
 
 Tensor record_product(Tensor out, const Tensor& a, const Tensor& b, const char* name) {
-  if (auto node = record<MatmulBackward>(out, {a, b})) {
-    node->name_ = name;
-    node->operands.save(*node, a, b, 0);
-  }
+  if (auto node = record<MatmulBackward>(out, {a, b}, name)) node->operands.save(*node, a, b, 0);
   return out;
 }
 

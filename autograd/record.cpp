@@ -22,13 +22,11 @@ void connect_node(Node& node, const std::shared_ptr<Node>& owner, std::span<cons
     meta.output_nr = static_cast<uint32_t>(k);
   }
   if (anomaly_mode_enabled()) {
-    std::string name = node.name();
-    std::string op = name.ends_with("Backward") ? name.substr(0, name.size() - 8) : name;
     std::string shapes;
     for (const Tensor& in : inputs) {
       shapes += (shapes.empty() ? " of " : " and ") + (in.defined() ? fmt::format("{}", in.sizes()) : "None");
     }
-    node.set_forward_context(op + shapes);
+    node.set_forward_inputs(std::move(shapes));
   }
 }
 }  // namespace

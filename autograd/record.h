@@ -54,35 +54,37 @@ void connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Ten
              std::span<const Tensor> inputs);
 void connect(Node& node, const std::shared_ptr<Node>& owner, std::span<const Tensor> outputs, InputRefs inputs);
 
-// A new NodeT, or null when no input needs a gradient or an output is one of the inputs
-// (contiguous() of a contiguous tensor, say: it already carries that input's history).
-template <typename NodeT, typename Inputs>
-std::shared_ptr<NodeT> make_node(std::span<const Tensor> outputs, const Inputs& inputs) {
+// A new NodeT made from args, or null when no input needs a gradient or an output is one of the
+// inputs (contiguous() of a contiguous tensor, say: it already carries that input's history).
+template <typename NodeT, typename Inputs, typename... Args>
+std::shared_ptr<NodeT> make_node(std::span<const Tensor> outputs, const Inputs& inputs, Args&&... args) {
   if (!needs_grad(inputs)) return nullptr;
   for (const Tensor& out : outputs) {
     for (const Tensor& in : inputs) {
       if (out.is_same(in)) return nullptr;
     }
   }
-  auto node = std::allocate_shared<NodeT>(ObjectPool<NodeT>());
+  auto node = std::allocate_shared<NodeT>(ObjectPool<NodeT>(), std::forward<Args>(args)...);
   connect(*node, node, outputs, inputs);
   return node;
 }
 }  // namespace detail
 
 // A new NodeT for an op with these outputs and inputs, or null when no input needs a gradient.
-// An output that is one of the inputs already carries that input's history: no node.
-template <typename NodeT>
-std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const Tensor> inputs) {
-  return detail::make_node<NodeT>(outputs, inputs);
+// An output that is one of the inputs already carries that input's history: no node. Extra
+// arguments go to NodeT's constructor (a NamedNode's name: record<UnaryBackward>(out, {x}, "ExpBackward")).
+template <typename NodeT, typename... Args>
+std::shared_ptr<NodeT> record(std::span<const Tensor> outputs, std::span<const Tensor> inputs, Args&&... args) {
+  return detail::make_node<NodeT>(outputs, inputs, std::forward<Args>(args)...);
 }
-template <typename NodeT>
-std::shared_ptr<NodeT> record(const Tensor& output, InputRefs inputs) {
-  return detail::make_node<NodeT>(std::span<const Tensor>(&output, 1), inputs);
+template <typename NodeT, typename... Args>
+std::shared_ptr<NodeT> record(const Tensor& output, InputRefs inputs, Args&&... args) {
+  return detail::make_node<NodeT>(std::span<const Tensor>(&output, 1), inputs, std::forward<Args>(args)...);
 }
-template <typename NodeT>
-std::shared_ptr<NodeT> record(const Tensor& output, const std::vector<Tensor>& inputs) {
-  return detail::make_node<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs));
+template <typename NodeT, typename... Args>
+std::shared_ptr<NodeT> record(const Tensor& output, const std::vector<Tensor>& inputs, Args&&... args) {
+  return detail::make_node<NodeT>(std::span<const Tensor>(&output, 1), std::span<const Tensor>(inputs),
+                                  std::forward<Args>(args)...);
 }
 
 // The gradient of a broadcast input: grad summed over the dims that broadcasting added or

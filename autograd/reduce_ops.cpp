@@ -44,11 +44,10 @@ int64_t reduced_count(const Tensor& x, const Tensor& out) { return out.numel() =
 // The gradient of the input from the gradient of the output and the saved tensors, in order.
 using Backward = std::function<Tensor(const Tensor& grad, const std::vector<Tensor>& saved)>;
 
-struct ReductionBackward : Node {
-  std::string name_;
+struct ReductionBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   std::vector<SavedTensor> saved;
   Backward backward;
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     std::vector<Tensor> unpacked;
     unpacked.reserve(saved.size());
@@ -70,8 +69,7 @@ struct ToSave {
 // grad_fn: saving the output before that would keep it as a leaf, a strong cycle with the node.
 Tensor record_reduction(Tensor out, const Tensor& x, const char* name, const std::vector<ToSave>& to_save,
                         Backward backward) {
-  if (auto node = record<ReductionBackward>(out, {x})) {
-    node->name_ = name;
+  if (auto node = record<ReductionBackward>(out, {x}, name)) {
     for (const ToSave& s : to_save) node->saved.emplace_back(s.tensor, s.is_output);
     node->backward = std::move(backward);
   }

@@ -29,18 +29,16 @@ enum class Save { Input, Output, Nothing };
 
 // The backward of y = f(x) elementwise: one node type for every unary op, told its name and its
 // chain rule by the forward that records it.
-struct UnaryBackward : Node {
-  std::string name_;
+struct UnaryBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   SavedTensor saved;
   Chain chain;
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override { return {chain(grads[0], saved.unpack(*this))}; }
   void release_saved() override { saved.reset(); }
 };
 
 Tensor record_unary(Tensor out, const Tensor& x, const char* name, Save save, Chain chain) {
-  if (auto node = record<UnaryBackward>(out, {x})) {
-    node->name_ = name;
+  if (auto node = record<UnaryBackward>(out, {x}, name)) {
     if (save == Save::Input) node->saved = SavedTensor(x, /*is_output=*/false);
     if (save == Save::Output) node->saved = SavedTensor(out, /*is_output=*/true);
     node->chain = std::move(chain);

@@ -20,14 +20,13 @@ Tensor as_view(Tensor out) {
 
 // ---- shape-only changes: the gradient is reshaped back ----
 
-struct ReshapeBackward : Node {
-  std::string name_ = "ViewBackward";
-  std::string name() const override { return name_; }
+struct ReshapeBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override { return {reshape(grads[0], input_meta(0).shape)}; }
 };
 
 Tensor record_reshape(Tensor out, const Tensor& in, const char* name) {
-  if (auto node = record<ReshapeBackward>(out, {in})) node->name_ = name;
+  record<ReshapeBackward>(out, {in}, name);
   return out;
 }
 
@@ -167,9 +166,8 @@ Tensor broadcast_to(const Tensor& t, const Dims& sizes) { return expand(t, sizes
 // ---- copies: the gradient passes through (cast back to the input's dtype for to) ----
 
 namespace {
-struct CopyBackward : Node {
-  std::string name_ = "CloneBackward";
-  std::string name() const override { return name_; }
+struct CopyBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     const Tensor& g = grads[0];
     return {g.dtype() == input_meta(0).dtype ? g : to(g, input_meta(0).dtype)};
@@ -177,7 +175,7 @@ struct CopyBackward : Node {
 };
 
 Tensor record_copy(Tensor out, const Tensor& in, const char* name) {
-  if (auto node = record<CopyBackward>(out, {in})) node->name_ = name;
+  record<CopyBackward>(out, {in}, name);
   return out;
 }
 }  // namespace

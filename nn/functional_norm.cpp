@@ -65,12 +65,11 @@ struct PublicOps {
   Tensor mean(const Tensor& t, const Dims& d) const { return descent::mean(t, d, true); }
 };
 
-struct NormalizeBackward : Node {
-  std::string name_;
+struct NormalizeBackward : autograd::NamedNode {
+  using NamedNode::NamedNode;
   NormPlan plan;
   SavedTensor input, weight;
   int weight_input = -1, bias_input = -1;  // their input numbers, -1 when absent
-  std::string name() const override { return name_; }
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     Tensor x = input.unpack(*this);
     Normalized n = normalize(x, plan, PublicOps{});
@@ -107,8 +106,7 @@ Tensor normalize_affine(const Tensor& x, const Tensor& weight, const Tensor& bia
   std::vector<Tensor> inputs = {x};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
-  if (auto node = record<NormalizeBackward>(y, inputs)) {
-    node->name_ = name;
+  if (auto node = record<NormalizeBackward>(y, inputs, name)) {
     node->plan = plan;
     node->input = SavedTensor(x, false);
     if (weight.defined()) {

@@ -292,6 +292,35 @@ TEST(Engine, AnomalyModeNamesTheNodeAndTheForwardOp) {
                                  {"NaNGradientBackward", "NaN or Inf", "NaNGradient of [2]"}));
 }
 
+// The recorded context is composed from the node's name once the forward has finished with it:
+// generic nodes (one type for every unary op, every reduction, ...) are named at construction.
+TEST(Engine, AnomalyModeRecordsEachOpsNameAndShapes) {
+  autograd::AnomalyGuard anomaly;
+  Tensor x = leaf({1, 2});
+  Tensor a = core::randn({2, 3}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor b = core::randn({3, 4}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor image = core::randn({1, 2, 5, 5}, {.dtype = kFloat64, .requires_grad = true});
+  Tensor filters = core::randn({3, 2, 3, 3}, {.dtype = kFloat64, .requires_grad = true});
+  struct Case {
+    std::string what;
+    Tensor y;
+    std::string context;
+  };
+  std::vector<Case> cases = {
+      {"exp", exp(x), "Exp of [2]"},
+      {"x / 2", x / 2.0, "Div of [2]"},
+      {"mm", mm(a, b), "Mm of [2, 3] and [3, 4]"},
+      {"sum", x.sum(), "Sum of [2]"},
+      {"softmax", softmax(a, 1), "Softmax of [2, 3]"},
+      {"conv2d", nn::functional::conv2d(image, filters), "Convolution of [1, 2, 5, 5] and [3, 2, 3, 3]"},
+      {"custom", NaNGradient::apply(x), "NaNGradient of [2]"},
+  };
+  for (const Case& c : cases) {
+    ASSERT_TRUE(c.y.grad_fn() != nullptr) << c.what;
+    EXPECT_EQ(c.y.grad_fn()->forward_context(), c.context) << c.what;
+  }
+}
+
 TEST(Engine, ToDotShowsNodesLeavesAndShapes) {
   Tensor x = leaf({1, 2});
   Tensor y = x * x + 1.0;
