@@ -14,9 +14,7 @@
 //   Tensor y = Cube::apply(x);
 #pragma once
 
-#include <cxxabi.h>
 
-#include <cstdlib>
 #include <string>
 #include <type_traits>
 #include <typeinfo>
@@ -24,6 +22,7 @@
 #include <vector>
 
 #include "autograd/record.h"
+#include "core/type_name.h"
 
 namespace descent::autograd {
 
@@ -73,12 +72,7 @@ namespace detail {
 // "Cube" for struct Cube (the demangled type name without namespaces).
 template <typename T>
 std::string type_name() {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(typeid(T).name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled ? demangled : typeid(T).name();
-  std::free(demangled);
-  size_t colon = name.rfind("::");
-  return colon == std::string::npos ? name : name.substr(colon + 2);
+  return core::unqualified_type_name(typeid(T));
 }
 
 template <typename Derived>

@@ -353,6 +353,24 @@ Tensor dot(const Tensor& a, const Tensor& b) {
   return new_product(op, core::unsqueeze(a, 0), core::unsqueeze(b, 1), {}, {});
 }
 
+namespace {
+template <typename T>
+void raw_gemm_of(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
+  blas_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+            static_cast<int>(n), static_cast<int>(k), T(1), a, static_cast<int>(trans_a ? m : k), b,
+            static_cast<int>(trans_b ? k : n), beta, c, static_cast<int>(n));
+}
+}  // namespace
+
+void raw_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+              float beta, float* c) {
+  raw_gemm_of(trans_a, trans_b, m, n, k, a, b, beta, c);
+}
+void raw_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
+              double beta, double* c) {
+  raw_gemm_of(trans_a, trans_b, m, n, k, a, b, beta, c);
+}
+
 void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha, double beta) {
   const char* op = "gemm_into";
   check_dtypes(op, a, b);

@@ -23,6 +23,15 @@ Tensor dot(const Tensor& a, const Tensor& b);    // [N] . [N] -> 0-d
 // Products are threaded by descent above it (core/linalg.cpp, nn/functional_conv.cpp).
 extern const double kBlasSingleThreadWork;
 
+// The one raw GEMM entry point on row-major buffers: C[m, n] = op(A) op(B) + beta C, op(X) = X^T
+// when its flag is set (A is [m, k] or, transposed, [k, m]; B is [k, n] or [n, k]; C is [m, n]),
+// all contiguous. No threading by descent: for callers that thread themselves (convolution over
+// the batch); OpenBLAS threads it only outside a parallel region, above kBlasSingleThreadWork.
+void raw_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
+              float beta, float* c);
+void raw_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
+              double beta, double* c);
+
 // out = beta * out + alpha * (a @ b) into an existing contiguous [M, N] (or [B, M, N]) tensor;
 // the building block that later fused kernels and backward passes call to avoid temporaries.
 void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double alpha, double beta);

@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include <cblas.h>
 
 #include "autograd/ops.h"
 #include "autograd/record.h"
@@ -50,19 +49,6 @@ struct ConvGeometry {
   Dims weight_shape() const { return {out_channels, group_in(), kernel_h, kernel_w}; }
   Dims output_shape() const { return {batch, out_channels, out_h, out_w}; }
 };
-
-// ---- GEMM (row-major, transposes as flags) ----
-
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
-          float beta, float* c) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-              1.0f, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
-}
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
-          double beta, double* c) {
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
-              1.0, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
-}
 
 // NOTE: OpenBLAS threads one GEMM itself above core::kBlasSingleThreadWork multiply-adds (see
 // core/linalg.h), and runs it on the calling thread alone inside an OpenMP parallel region.
@@ -166,8 +152,9 @@ Tensor conv_forward_kernel(const Tensor& input, const Tensor& weight, const Tens
             im2col_or_back<T, false>(image, col.data(), g);
             columns = col.data();
           }
-          gemm(false, false, g.group_out(), g.out_area(), g.col_rows(), w_data + group * g.group_out() * g.col_rows(),
-               columns, b.defined() ? T(1) : T(0), y + group * g.group_out() * g.out_area());
+          core::raw_gemm(false, false, g.group_out(), g.out_area(), g.col_rows(),
+                         w_data + group * g.group_out() * g.col_rows(), columns, b.defined() ? T(1) : T(0),
+                         y + group * g.group_out() * g.out_area());
         }
       }
     });
@@ -189,8 +176,9 @@ Tensor conv_input_grad_kernel(const Tensor& grad_output, const Tensor& weight, c
         for (int64_t group = 0; group < g.groups; ++group) {
           T* image = gx_data + (n * g.in_channels + group * g.group_in()) * g.in_area();
           T* columns = g.image_is_columns() ? image : col.data();
-          gemm(true, false, g.col_rows(), g.out_area(), g.group_out(), w_data + group * g.group_out() * g.col_rows(),
-               gy_data + (n * g.out_channels + group * g.group_out()) * g.out_area(), T(0), columns);
+          core::raw_gemm(true, false, g.col_rows(), g.out_area(), g.group_out(),
+                         w_data + group * g.group_out() * g.col_rows(),
+                         gy_data + (n * g.out_channels + group * g.group_out()) * g.out_area(), T(0), columns);
           if (!g.image_is_columns()) im2col_or_back<T, true>(image, col.data(), g);
         }
       }
@@ -222,9 +210,9 @@ Tensor conv_weight_grad_kernel(const Tensor& input, const Tensor& grad_output, c
             im2col_or_back<T, false>(image, col.data(), g);
             columns = col.data();
           }
-          gemm(false, true, g.group_out(), g.col_rows(), g.out_area(),
-               gy_data + (n * g.out_channels + group * g.group_out()) * g.out_area(), columns, T(1),
-               sum_into + group * g.group_out() * g.col_rows());
+          core::raw_gemm(false, true, g.group_out(), g.col_rows(), g.out_area(),
+                         gy_data + (n * g.out_channels + group * g.group_out()) * g.out_area(), columns, T(1),
+                         sum_into + group * g.group_out() * g.col_rows());
         }
       }
     });

@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cxxabi.h>
 #include <iterator>
 #include <typeinfo>
 #include <unordered_set>
 
 #include "autograd/graph.h"
 #include "autograd/ops.h"
+#include "core/type_name.h"
 
 namespace descent::nn {
 
@@ -331,15 +331,7 @@ LoadResult Module::load_state_dict(const StateDict& dict, bool strict) {
 
 // ---- printing ----
 
-std::string Module::type_name() const {
-  int status = 0;
-  const char* mangled = typeid(*this).name();
-  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled ? demangled : mangled;
-  std::free(demangled);
-  size_t colon = name.rfind("::");
-  return colon == std::string::npos ? name : name.substr(colon + 2);
-}
+std::string Module::type_name() const { return core::unqualified_type_name(typeid(*this)); }
 
 namespace {
 
