@@ -45,3 +45,5 @@
 #include "optim/optimizer.h"
 #include "optim/rules.h"
 #include "optim/schedulers.h"
+#include "study/hvp.h"
+#include "study/parameters.h"
