@@ -25,11 +25,16 @@ TensorList defined_or_zeros(TensorList grads, const TensorList& params) {
   return grads;
 }
 
-TensorList gradient_of(const LossFunction& loss, const TensorList& params, const char* op) {
+ValueAndGradient value_and_gradient_of(const LossFunction& loss, const TensorList& params, const char* op) {
   autograd::EnableGradGuard grad_mode;
   Tensor value = evaluate(loss, op);
-  if (!value.requires_grad()) return zeros_like(params);
-  return clone(defined_or_zeros(autograd::grad({value}, params, {.allow_unused = true}), params));
+  double number = value.item<double>();
+  if (!value.requires_grad()) return {number, zeros_like(params)};
+  return {number, clone(defined_or_zeros(autograd::grad({value}, params, {.allow_unused = true}), params))};
+}
+
+TensorList gradient_of(const LossFunction& loss, const TensorList& params, const char* op) {
+  return value_and_gradient_of(loss, params, op).gradient;
 }
 
 }  // namespace
@@ -37,6 +42,11 @@ TensorList gradient_of(const LossFunction& loss, const TensorList& params, const
 TensorList gradient(const LossFunction& loss, const TensorList& params) {
   check_parameters(params, "study::gradient");
   return gradient_of(loss, params, "study::gradient");
+}
+
+ValueAndGradient value_and_gradient(const LossFunction& loss, const TensorList& params) {
+  check_parameters(params, "study::value_and_gradient");
+  return value_and_gradient_of(loss, params, "study::value_and_gradient");
 }
 
 TensorList hvp(const LossFunction& loss, const TensorList& params, const TensorList& v) {

@@ -22,6 +22,13 @@ using LossFunction = std::function<Tensor()>;
 // loss does not depend on gets zeros). Runs the loss with grad mode on.
 TensorList gradient(const LossFunction& loss, const TensorList& params);
 
+// The loss and its gradient from one evaluation.
+struct ValueAndGradient {
+  double value = 0.0;
+  TensorList gradient;
+};
+ValueAndGradient value_and_gradient(const LossFunction& loss, const TensorList& params);
+
 // H v by double backward. `v` has one tensor per parameter, of its shape.
 TensorList hvp(const LossFunction& loss, const TensorList& params, const TensorList& v);
 

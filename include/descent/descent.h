@@ -45,5 +45,7 @@
 #include "optim/optimizer.h"
 #include "optim/rules.h"
 #include "optim/schedulers.h"
+#include "study/curvature.h"
 #include "study/hvp.h"
 #include "study/parameters.h"
+#include "study/symmetric_eigen.h"
