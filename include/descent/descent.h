@@ -47,5 +47,6 @@
 #include "optim/schedulers.h"
 #include "study/curvature.h"
 #include "study/hvp.h"
+#include "study/noise.h"
 #include "study/parameters.h"
 #include "study/symmetric_eigen.h"
