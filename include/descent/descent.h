@@ -47,6 +47,7 @@
 #include "optim/schedulers.h"
 #include "study/curvature.h"
 #include "study/hvp.h"
+#include "study/landscape.h"
 #include "study/noise.h"
 #include "study/parameters.h"
 #include "study/symmetric_eigen.h"
