@@ -65,6 +65,24 @@ TEST(StudyHvp, UnusedParameterGetsZeros) {
   EXPECT_TRUE(tensors_close(hv[1], zeros({3}, {.dtype = kFloat64}), 0.0, 0.0));
 }
 
+TEST(StudyHvp, Float32ParametersKeepTheirDtype) {
+  manual_seed(1);
+  nn::Linear fc(3, 2);
+  Tensor x = core::randn({4, 3});
+  study::LossFunction loss = [&] { return tanh(fc(x)).square().mean(); };
+  std::vector<Tensor> params = {fc.weight, fc.bias};
+  Generator generator(2);
+  study::TensorList v = study::rademacher_like(params, generator);
+  EXPECT_EQ(v[0].dtype(), kFloat32);
+  for (double entry : v[0].to_vector<double>()) EXPECT_TRUE(entry == 1.0 || entry == -1.0) << entry;
+  study::TensorList exact = study::hvp(loss, params, v);
+  study::TensorList approx = study::hvp_finite_difference(loss, params, v, 1e-2);
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_EQ(exact[i].dtype(), kFloat32);
+    EXPECT_TRUE(tensors_close(exact[i], approx[i], 2e-2, 2e-3)) << "parameter " << i;
+  }
+}
+
 TEST(StudyHvp, BadInputIsAnError) {
   Quadratic f({2.0, 1.0}, 4);
   EXPECT_TRUE(throws_with<ShapeError>([&] { study::hvp(f.loss_function(), {f.x}, {zeros({3}, {.dtype = kFloat64})}); },
