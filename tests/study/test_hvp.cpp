@@ -36,6 +36,27 @@ TEST(StudyHvp, MlpDoubleBackwardEqualsFiniteDifference) {
   }
 }
 
+TEST(StudyHvp, CnnDoubleBackwardEqualsFiniteDifference) {
+  // Conv2d(1, 2, 3), tanh, Linear(2 * 3 * 3, 2) on a batch of 3 images 5 x 5, in float64.
+  manual_seed(8);
+  nn::Conv2d conv(1, 2, 3);
+  nn::Linear fc(2 * 3 * 3, 2);
+  conv.to(kFloat64);
+  fc.to(kFloat64);
+  Generator generator(12);
+  Tensor images = core::randn({3, 1, 5, 5}, {.dtype = kFloat64}, &generator);
+  Tensor target = core::randn({3, 2}, {.dtype = kFloat64}, &generator);
+  study::LossFunction loss = [&] { return (fc(tanh(conv(images)).flatten(1)) - target).square().mean(); };
+  std::vector<Tensor> params = {conv.weight, conv.bias, fc.weight, fc.bias};
+  study::TensorList v = study::randn_like(params, generator);
+  study::TensorList exact = study::hvp(loss, params, v);
+  study::TensorList approx = study::hvp_finite_difference(loss, params, v, 1e-5);
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(tensors_close(exact[i], approx[i], 1e-7, 1e-9)) << "parameter " << i;
+  }
+  EXPECT_GT(study::norm(exact), 1e-3);  // the test sees real curvature
+}
+
 TEST(StudyHvp, LeavesParametersAndGradsUnchanged) {
   SmallMlp mlp(6);
   std::vector<Tensor> params = mlp.parameters();
