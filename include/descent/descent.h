@@ -21,6 +21,7 @@
 #include "data/sampler.h"
 #include "data/synthetic.h"
 #include "data/transforms.h"
+#include "dist/process_group.h"
 #include "nn/activation.h"
 #include "nn/attention.h"
 #include "nn/checkpoint.h"
