@@ -3,10 +3,10 @@
 // shape and cast to their dtype by reduce_to_input (autograd/record.h).
 //   Formulas: d(a*b) = b da + a db;  d(a/b) = da / b - a db / b^2;
 //   d(a^b) = b a^(b-1) da + a^b log(a) db  (0 where a == 0 and b >= 0, as PyTorch).
-#include "autograd/binary_ops.h"
+#include <descent/autograd/binary_ops.h>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
 
 namespace descent {
 

@@ -3,7 +3,7 @@
 // backward of each sit together in autograd/binary_ops.cpp; the kernels are core/binary.h.
 #pragma once
 
-#include "core/binary.h"
+#include <descent/core/binary.h>
 
 namespace descent {
 

@@ -2,8 +2,8 @@
 // They make leaves; `.requires_grad = true` in TensorOptions is all autograd needs from them.
 #pragma once
 
-#include "core/factory.h"
-#include "core/random.h"
+#include <descent/core/factory.h>
+#include <descent/core/random.h>
 
 namespace descent {
 

@@ -1,9 +1,9 @@
 // to_dot: an iterative walk over the graph that names every node once.
-#include "autograd/dot.h"
+#include <descent/autograd/dot.h>
 
 #include <unordered_map>
 
-#include "autograd/graph.h"
+#include <descent/autograd/graph.h>
 
 namespace descent::autograd {
 

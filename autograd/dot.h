@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::autograd {
 

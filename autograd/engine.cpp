@@ -1,14 +1,14 @@
 // The backward engine. One pass: count how many edges lead into each node reachable from the
 // outputs, then run nodes whose count reached zero (latest-created first), each with the sum of
 // the gradients that flowed into it, checking what every node returns. Iterative throughout.
-#include "autograd/engine.h"
+#include <descent/autograd/engine.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <utility>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::autograd {
 

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::autograd {
 

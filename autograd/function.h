@@ -21,8 +21,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/record.h"
-#include "core/type_name.h"
+#include <descent/autograd/record.h>
+#include <descent/core/type_name.h>
 
 namespace descent::autograd {
 

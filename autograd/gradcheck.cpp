@@ -1,12 +1,12 @@
 // gradcheck and gradgradcheck: analytical Jacobian rows from autograd::grad with one-hot output
 // gradients; numerical columns from central differences (f(x + eps) - f(x - eps)) / 2 eps.
-#include "autograd/gradcheck.h"
+#include <descent/autograd/gradcheck.h>
 
 #include <cmath>
 
-#include "autograd/engine.h"
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/engine.h>
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::autograd {
 

@@ -1,11 +1,11 @@
 // Nodes, saved tensors, leaf accumulation, the autograd slot of tensors, grad modes, and the
 // Tensor methods that read or change a tensor's place in the graph.
-#include "autograd/graph.h"
+#include <descent/autograd/graph.h>
 
 #include <atomic>
 
-#include "autograd/engine.h"
-#include "autograd/ops.h"
+#include <descent/autograd/engine.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::autograd {
 

@@ -15,7 +15,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::autograd {
 

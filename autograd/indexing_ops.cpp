@@ -4,13 +4,13 @@
 //   cat / stack / split  <->  narrow / select / cat of the gradient pieces
 //   tril, triu, flip, masked_fill: the same op on the gradient; pad: pad by the negated amounts.
 // Indices and masks are constants of the graph: their tensors are made with core kernels.
-#include "autograd/indexing_ops.h"
+#include <descent/autograd/indexing_ops.h>
 
 #include <algorithm>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/iterate.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/iterate.h>
 
 namespace descent {
 

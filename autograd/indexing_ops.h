@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/indexing.h"
+#include <descent/core/indexing.h>
 
 namespace descent {
 

@@ -2,12 +2,12 @@
 //   C = A @ B:  dA = dC @ B^T,  dB = A^T @ dC   (per batch entry; a broadcast batch dim sums back)
 // The transposes are views: core's GEMM reads them through BLAS transpose flags, so a backward
 // costs two GEMMs and no copies. Backward products call the public ops, so create_graph works.
-#include "autograd/linalg_ops.h"
+#include <descent/autograd/linalg_ops.h>
 
 #include <utility>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
 
 namespace descent {
 

@@ -3,7 +3,7 @@
 // core/linalg.h (OpenBLAS, transposed operands passed as flags).
 #pragma once
 
-#include "core/linalg.h"
+#include <descent/core/linalg.h>
 
 namespace descent {
 

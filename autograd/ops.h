@@ -5,13 +5,13 @@
 // using-declarations of the core kernels.
 #pragma once
 
-#include "autograd/binary_ops.h"
-#include "autograd/creation.h"
-#include "autograd/indexing_ops.h"
-#include "autograd/linalg_ops.h"
-#include "autograd/reduce_ops.h"
-#include "autograd/unary_ops.h"
-#include "autograd/view_ops.h"
+#include <descent/autograd/binary_ops.h>
+#include <descent/autograd/creation.h>
+#include <descent/autograd/indexing_ops.h>
+#include <descent/autograd/linalg_ops.h>
+#include <descent/autograd/reduce_ops.h>
+#include <descent/autograd/unary_ops.h>
+#include <descent/autograd/view_ops.h>
 
 namespace descent {
 

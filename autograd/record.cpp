@@ -1,7 +1,7 @@
 // Recording nodes, reducing broadcast gradients, and in-place ops on tensors in the graph.
-#include "autograd/record.h"
+#include <descent/autograd/record.h>
 
-#include "autograd/ops.h"
+#include <descent/autograd/ops.h>
 
 namespace descent::autograd {
 

@@ -24,7 +24,7 @@
 #include <span>
 #include <vector>
 
-#include "autograd/graph.h"
+#include <descent/autograd/graph.h>
 
 namespace descent::autograd {
 

@@ -3,7 +3,7 @@
 // gives second derivatives; kinks and ties follow PyTorch's derivatives (its derivatives.yaml and
 // FunctionsManual.cpp): tied extremes share the gradient evenly, max/min along a dim send it to
 // the returned index, norm'(0) = std'(0) = 0. Read autograd/record.h first.
-#include "autograd/reduce_ops.h"
+#include <descent/autograd/reduce_ops.h>
 
 #include <cmath>
 #include <functional>
@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
 
 namespace descent {
 

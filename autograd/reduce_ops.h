@@ -5,7 +5,7 @@
 
 #include <utility>
 
-#include "core/reduce.h"
+#include <descent/core/reduce.h>
 
 namespace descent {
 

@@ -1,7 +1,7 @@
 // Tensor's op methods (t.sum(), t.view(...), t.add_(...)): each forwards to the public op of the
 // same name in autograd/ops.h, so that a method and its free function never differ.
-#include "autograd/ops.h"
-#include "autograd/record.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
 
 namespace descent {
 

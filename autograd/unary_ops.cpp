@@ -4,15 +4,15 @@
 // Where f' is cheaper from the output y than from x (exp, tanh, sigmoid, sqrt, rsqrt, reciprocal),
 // the output is saved instead of the input. Kinks and edge cases follow PyTorch's derivatives.
 // gelu's backward runs a fused core kernel (core::gelu_backward) unless create_graph records it.
-#include "autograd/unary_ops.h"
+#include <descent/autograd/unary_ops.h>
 
 #include <functional>
 #include <numbers>
 #include <string>
 #include <utility>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
 
 namespace descent {
 

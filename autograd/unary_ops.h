@@ -3,7 +3,7 @@
 // backward of each sit together in autograd/unary_ops.cpp; the kernels are core/unary.h.
 #pragma once
 
-#include "core/unary.h"
+#include <descent/core/unary.h>
 
 namespace descent {
 

@@ -1,10 +1,10 @@
 // Differentiable views and copies: each forward (a core kernel plus its node) beside its backward.
 // A view's gradient is the incoming gradient laid back out in the input's shape: reshaped,
 // permuted back, summed over broadcast dims, or placed into zeros at the viewed positions.
-#include "autograd/view_ops.h"
+#include <descent/autograd/view_ops.h>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
 
 namespace descent {
 

@@ -3,7 +3,7 @@
 // backward of each sit together in autograd/view_ops.cpp; the kernels are core/views.h.
 #pragma once
 
-#include "core/views.h"
+#include <descent/core/views.h>
 
 namespace descent {
 

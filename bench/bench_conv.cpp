@@ -12,8 +12,8 @@
 #include <descent/descent.h>
 
 #include "bench_common.h"
-#include "nn/functional_conv.h"
-#include "nn/functional_pool.h"
+#include <descent/nn/functional_conv.h>
+#include <descent/nn/functional_pool.h>
 
 namespace {
 

@@ -16,7 +16,7 @@
 #include <descent/descent.h>
 
 #include "bench_common.h"
-#include "core/vecmath.h"
+#include <descent/core/vecmath.h>
 
 namespace {
 

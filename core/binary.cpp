@@ -2,7 +2,7 @@
 // forms. Read core/iterate.h first: every kernel here is a map_elementwise over ElementwiseLoop.
 // Each op's element function is written once, as a "family" (a template lambda that gives the
 // function for an element type T); the tensor-tensor, tensor-scalar and in-place forms share it.
-#include "core/binary.h"
+#include <descent/core/binary.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +10,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/iterate.h"
-#include "core/views.h"
+#include <descent/core/iterate.h>
+#include <descent/core/views.h>
 
 namespace descent::core {
 

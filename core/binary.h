@@ -4,7 +4,7 @@
 // the operators (a + b, a < b, ...) are in autograd/ops.h.
 #pragma once
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::core {
 

@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
+#include <descent/core/error.h>
 
 namespace descent {
 

@@ -1,11 +1,11 @@
 // Factories: tensors from sizes and values, ranges, identity matrices, and foreign memory.
-#include "core/factory.h"
+#include <descent/core/factory.h>
 
 #include <cmath>
 #include <cstring>
 
-#include "core/iterate.h"
-#include "core/views.h"
+#include <descent/core/iterate.h>
+#include <descent/core/views.h>
 
 namespace descent::core {
 

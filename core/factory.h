@@ -6,7 +6,7 @@
 #include <initializer_list>
 #include <vector>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::core {
 

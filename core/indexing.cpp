@@ -2,7 +2,7 @@
 // nonzero, one_hot, topk/sort, tril/triu, repeat, flip, pad) with PyTorch 1.13 semantics.
 // Read core/iterate.h first: gather-like ops run on ElementwiseLoop; the others walk "lines"
 // (one dim) or rows (the last dim) of a tensor with the Cursor below, split over threads.
-#include "core/indexing.h"
+#include <descent/core/indexing.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,10 +10,10 @@
 #include <numeric>
 #include <type_traits>
 
-#include "core/factory.h"
-#include "core/iterate.h"
-#include "core/parallel.h"
-#include "core/views.h"
+#include <descent/core/factory.h>
+#include <descent/core/iterate.h>
+#include <descent/core/parallel.h>
+#include <descent/core/views.h>
 
 namespace descent::core {
 

@@ -1,6 +1,6 @@
 // Broadcasting and the geometry of ElementwiseLoop (reorder, drop size-1 dims, coalesce, choose
 // tiles), and the staging of a crossing input's tile (a blocked transpose).
-#include "core/iterate.h"
+#include <descent/core/iterate.h>
 
 #include <cstring>
 #include <numeric>

@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/parallel.h"
-#include "core/tensor.h"
+#include <descent/core/parallel.h>
+#include <descent/core/tensor.h>
 
 namespace descent {
 

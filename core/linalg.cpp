@@ -1,16 +1,16 @@
 // Matrix products on OpenBLAS: every op here becomes one or more calls of the BLAS level-3 GEMM
 //   C[M, N] = alpha * op(A)[M, K] @ op(B)[K, N] + beta * C      (cblas_sgemm / cblas_dgemm)
 // where op() is a transpose flag read off the operand's strides. Read core/linalg.h first.
-#include "core/linalg.h"
+#include <descent/core/linalg.h>
 
 #include <climits>
 #include <optional>
 
 #include <cblas.h>
 
-#include "core/iterate.h"
-#include "core/parallel.h"
-#include "core/views.h"
+#include <descent/core/iterate.h>
+#include <descent/core/parallel.h>
+#include <descent/core/views.h>
 
 namespace descent::core {
 

@@ -4,7 +4,7 @@
 //   Shapes: M, N, K as in C[M, N] = A[M, K] @ B[K, N]; B for batch dims.
 #pragma once
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::core {
 

@@ -1,12 +1,12 @@
 // The thread count shared by OpenMP and OpenBLAS.
-#include "core/parallel.h"
+#include <descent/core/parallel.h>
 
 #include <atomic>
 #include <thread>
 
 #include <cblas.h>
 
-#include "core/error.h"
+#include <descent/core/error.h>
 
 namespace descent {
 

@@ -1,7 +1,7 @@
 // to_string(tensor): the layout of PyTorch's torch/_tensor_str.py (one formatter for the shown
 // elements, columns of equal width, rows wrapped at linewidth, "..." for the elided middle of a
 // summarised dim), followed by our shape and dtype suffixes. Read core/print.h for the format.
-#include "core/print.h"
+#include <descent/core/print.h>
 
 #include <algorithm>
 #include <cmath>

@@ -1,7 +1,7 @@
 // Philox 4x32-10 (Salmon, Moraes, Dror, Shaw 2011, "Parallel random numbers: as easy as 1, 2, 3")
 // and the random kernels drawn from it. Read core/random.h first: it lists which Philox words
 // each element of each draw consumes, which is what makes a draw independent of the threads.
-#include "core/random.h"
+#include <descent/core/random.h>
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include <numbers>
 #include <vector>
 
-#include "core/parallel.h"
+#include <descent/core/parallel.h>
 
 namespace descent {
 

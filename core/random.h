@@ -16,7 +16,7 @@
 #include <array>
 #include <cstdint>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent {
 

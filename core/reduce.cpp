@@ -2,7 +2,7 @@
 // identity, a step that folds in one element, a merge of two partial results, a write of the
 // final value) run by one engine over a ReductionPlan: the input's dims split into kept and
 // reduced axes, size-1 dims dropped, neighbours merged, innermost (smallest stride) first.
-#include "core/reduce.h"
+#include <descent/core/reduce.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +17,7 @@
 #include <sleef.h>
 #endif
 
-#include "core/parallel.h"
+#include <descent/core/parallel.h>
 
 namespace descent::core {
 namespace {

@@ -1,6 +1,6 @@
 // Storage allocation, the per-thread cache of small blocks, the process-wide cache of large ones,
 // and the live counters (per thread, summed by memory_stats).
-#include "core/storage.h"
+#include <descent/core/storage.h>
 
 #include <algorithm>
 #include <array>
@@ -12,7 +12,7 @@
 #include <new>
 #include <vector>
 
-#include "core/error.h"
+#include <descent/core/error.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>

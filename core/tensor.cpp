@@ -1,5 +1,5 @@
 // TensorImpl and the graph-free parts of Tensor: geometry, element access, requires_grad.
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent {
 

@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/dims.h"
-#include "core/dtype.h"
-#include "core/error.h"
-#include "core/storage.h"
+#include <descent/core/dims.h>
+#include <descent/core/dtype.h>
+#include <descent/core/error.h>
+#include <descent/core/storage.h>
 
 namespace descent {
 

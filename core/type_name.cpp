@@ -1,5 +1,5 @@
 // Demangling through the Itanium C++ ABI's __cxa_demangle (GCC and Clang).
-#include "core/type_name.h"
+#include <descent/core/type_name.h>
 
 #include <cxxabi.h>
 

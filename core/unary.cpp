@@ -1,7 +1,7 @@
 // Elementwise functions of one tensor (core/unary.h): their dtype rules, the layout of their
 // output, and the loop that hands contiguous runs to the array kernels built on core/vecmath.h.
 // Read core/iterate.h first, then the "Loops" section below.
-#include "core/unary.h"
+#include <descent/core/unary.h>
 
 #include <algorithm>
 #include <array>
@@ -11,11 +11,11 @@
 #include <type_traits>
 #include <utility>
 
-#include "core/binary.h"
-#include "core/factory.h"
-#include "core/iterate.h"
-#include "core/vecmath.h"
-#include "core/views.h"
+#include <descent/core/binary.h>
+#include <descent/core/factory.h>
+#include <descent/core/iterate.h>
+#include <descent/core/vecmath.h>
+#include <descent/core/views.h>
 
 namespace descent::core {
 

@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::core {
 

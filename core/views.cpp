@@ -1,11 +1,11 @@
 // Views (new sizes/strides/offset over the same storage) and copies between tensors of any
 // geometry and dtype. A view never copies; reshape and flatten copy only when no strides can
 // express the new shape over the old storage.
-#include "core/views.h"
+#include <descent/core/views.h>
 
 #include <cstring>
 
-#include "core/iterate.h"
+#include <descent/core/iterate.h>
 
 namespace descent::core {
 

@@ -3,7 +3,7 @@
 // and dtype conversion. Graph-free kernels; the public names are in autograd/ops.h.
 #pragma once
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::core {
 

@@ -1,6 +1,6 @@
 // DataLoader: one Run per epoch read; workers fill a bounded window of batches ahead of the
 // consumer, which takes them strictly in order (see data/dataloader.h).
-#include "data/dataloader.h"
+#include <descent/data/dataloader.h>
 
 #include <condition_variable>
 #include <exception>
@@ -8,7 +8,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/factory.h"
+#include <descent/core/factory.h>
 
 namespace descent::data {
 

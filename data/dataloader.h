@@ -11,9 +11,9 @@
 #include <memory>
 #include <optional>
 
-#include "data/dataset.h"
-#include "data/sampler.h"
-#include "optim/optimizer.h"
+#include <descent/data/dataset.h>
+#include <descent/data/sampler.h>
+#include <descent/optim/optimizer.h>
 
 namespace descent::data {
 

@@ -1,10 +1,10 @@
 // Dataset, TensorDataset, Subset, ConcatDataset and the transform hook (see data/dataset.h).
-#include "data/dataset.h"
+#include <descent/data/dataset.h>
 
 #include <algorithm>
 
-#include "core/factory.h"
-#include "core/indexing.h"
+#include <descent/core/factory.h>
+#include <descent/core/indexing.h>
 
 namespace descent::data {
 

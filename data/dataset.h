@@ -10,8 +10,8 @@
 #include <span>
 #include <vector>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include <descent/core/random.h>
+#include <descent/core/tensor.h>
 
 namespace descent::data {
 

@@ -1,9 +1,9 @@
 // MNIST / Fashion-MNIST from IDX files (see data/mnist.h).
-#include "data/mnist.h"
+#include <descent/data/mnist.h>
 
 #include <filesystem>
 
-#include "data/readers.h"
+#include <descent/data/readers.h>
 
 namespace descent::data {
 

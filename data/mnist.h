@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "data/dataset.h"
+#include <descent/data/dataset.h>
 
 namespace descent::data {
 

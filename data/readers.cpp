@@ -1,5 +1,5 @@
 // Reading whole files (gzip through zlib's inflate), IDX arrays and numeric CSV (see data/readers.h).
-#include "data/readers.h"
+#include <descent/data/readers.h>
 
 #include <algorithm>
 #include <bit>
@@ -9,7 +9,7 @@
 
 #include <zlib.h>
 
-#include "core/factory.h"
+#include <descent/core/factory.h>
 
 namespace descent::data {
 namespace {

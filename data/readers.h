@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/tensor.h"
+#include <descent/core/error.h>
+#include <descent/core/tensor.h>
 
 namespace descent::data {
 

@@ -1,12 +1,12 @@
 // Sequential, random, subset, weighted and distributed samplers (see data/sampler.h).
-#include "data/sampler.h"
+#include <descent/data/sampler.h>
 
 #include <algorithm>
 #include <numeric>
 
-#include "core/error.h"
-#include "core/random.h"
-#include "data/dataset.h"
+#include <descent/core/error.h>
+#include <descent/core/random.h>
+#include <descent/data/dataset.h>
 
 namespace descent::data {
 namespace {

@@ -1,16 +1,16 @@
 // two_spirals, gaussian_blobs, teacher_regression (see data/synthetic.h). Built from graph-free
 // core kernels with one Generator per data set.
-#include "data/synthetic.h"
+#include <descent/data/synthetic.h>
 
 #include <numbers>
 
-#include "core/binary.h"
-#include "core/factory.h"
-#include "core/indexing.h"
-#include "core/linalg.h"
-#include "core/random.h"
-#include "core/unary.h"
-#include "core/views.h"
+#include <descent/core/binary.h>
+#include <descent/core/factory.h>
+#include <descent/core/indexing.h>
+#include <descent/core/linalg.h>
+#include <descent/core/random.h>
+#include <descent/core/unary.h>
+#include <descent/core/views.h>
 
 namespace descent::data {
 

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "data/dataset.h"
+#include <descent/data/dataset.h>
 
 namespace descent::data {
 

@@ -1,11 +1,11 @@
 // Byte tokenizer, character vocabulary, the fortunes corpus, TextCorpus and TextDataset (see
 // data/text.h).
-#include "data/text.h"
+#include <descent/data/text.h>
 
 #include <algorithm>
 #include <filesystem>
 
-#include "core/factory.h"
+#include <descent/core/factory.h>
 
 namespace descent::data {
 namespace {

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "data/dataset.h"
-#include "data/readers.h"
+#include <descent/data/dataset.h>
+#include <descent/data/readers.h>
 
 namespace descent::data {
 

@@ -1,7 +1,7 @@
 // normalize, random_crop, random_horizontal_flip, compose (see data/transforms.h).
-#include "data/transforms.h"
+#include <descent/data/transforms.h>
 
-#include "core/factory.h"
+#include <descent/core/factory.h>
 
 namespace descent::data::transforms {
 namespace {

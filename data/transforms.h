@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "data/dataset.h"
+#include <descent/data/dataset.h>
 
 namespace descent::data::transforms {
 

@@ -3,7 +3,7 @@
 // callers only queue work and wait. Read ProcessGroup::allreduce, then post() and run_collective().
 // NOTE: Open MPI makes no progress on non-blocking collectives in the background, so the thread
 // runs blocking ones (as Horovod and PyTorch's MPI backend do), under MPI_THREAD_FUNNELED.
-#include "dist/process_group.h"
+#include <descent/dist/process_group.h>
 
 #include <array>
 #include <atomic>

@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "core/error.h"
-#include "core/tensor.h"
+#include <descent/core/error.h>
+#include <descent/core/tensor.h>
 
 namespace descent::dist {
 

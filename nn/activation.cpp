@@ -1,7 +1,7 @@
 // The activation layers' forwards (nn::functional) and printed options.
-#include "nn/activation.h"
+#include <descent/nn/activation.h>
 
-#include "nn/functional.h"
+#include <descent/nn/functional.h>
 
 namespace descent::nn {
 

@@ -1,8 +1,8 @@
 // The activation layers: each applies the differentiable op of the same name (autograd/ops.h).
 #pragma once
 
-#include "autograd/unary_ops.h"
-#include "nn/module.h"
+#include <descent/autograd/unary_ops.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -6,14 +6,14 @@
 // F.multi_head_attention_forward.
 // Shapes: B batch, L query positions, S key positions (S' with the appended keys), E embed_dim,
 // H heads, D = E / H head size.
-#include "nn/attention.h"
+#include <descent/nn/attention.h>
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "nn/functional.h"
-#include "nn/functional_attention.h"
-#include "nn/init.h"
+#include <descent/autograd/ops.h>
+#include <descent/nn/functional.h>
+#include <descent/nn/functional_attention.h>
+#include <descent/nn/init.h>
 
 namespace descent::nn {
 namespace {

@@ -14,9 +14,9 @@
 #include <optional>
 #include <utility>
 
-#include "core/random.h"
-#include "nn/linear.h"
-#include "nn/module.h"
+#include <descent/core/random.h>
+#include <descent/nn/linear.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -1,7 +1,7 @@
 // safetensors save and load (the layout is in nn/checkpoint.h). The header is parsed and written
 // with nlohmann-json; every check runs before any tensor data is read, and each failure names the
 // file. Read load() from the top: header length, JSON, entries, ranges, then the data.
-#include "nn/checkpoint.h"
+#include <descent/nn/checkpoint.h>
 
 #include <algorithm>
 #include <bit>
@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "autograd/ops.h"
+#include <descent/autograd/ops.h>
 
 namespace descent::nn {
 

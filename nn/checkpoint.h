@@ -12,7 +12,7 @@
 #include <map>
 #include <string>
 
-#include "nn/module.h"
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -1,5 +1,5 @@
 // Sequential's forward and the containers' element lookup (the rest is in nn/container.h).
-#include "nn/container.h"
+#include <descent/nn/container.h>
 
 #include <algorithm>
 

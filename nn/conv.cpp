@@ -1,11 +1,11 @@
 // Conv1d and Conv2d: construction, PyTorch's default initialisation, forward through
 // nn::functional, and the options printed as PyTorch prints them.
-#include "nn/conv.h"
+#include <descent/nn/conv.h>
 
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "nn/init.h"
+#include <descent/autograd/ops.h>
+#include <descent/nn/init.h>
 
 namespace descent::nn {
 namespace {

@@ -5,9 +5,9 @@
 //   nn::Conv1d keeps_length{16, 16, 4, {.padding = "same", .dilation = 3}};
 #pragma once
 
-#include "nn/functional_conv.h"
-#include "nn/functional_pool.h"
-#include "nn/module.h"
+#include <descent/nn/functional_conv.h>
+#include <descent/nn/functional_pool.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -1,7 +1,7 @@
 // Dropout's forward: the functional form with the module's training flag.
-#include "nn/dropout.h"
+#include <descent/nn/dropout.h>
 
-#include "nn/functional.h"
+#include <descent/nn/functional.h>
 
 namespace descent::nn {
 

@@ -1,8 +1,8 @@
 // Dropout: inverted dropout in training mode (nn::functional::dropout), the identity in eval.
 #pragma once
 
-#include "core/random.h"
-#include "nn/module.h"
+#include <descent/core/random.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

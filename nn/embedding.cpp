@@ -1,10 +1,10 @@
 // Embedding: construction (from sizes, or from pretrained vectors), PyTorch's default
 // initialisation, and the forward through nn::functional::embedding.
-#include "nn/embedding.h"
+#include <descent/nn/embedding.h>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
-#include "nn/init.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
+#include <descent/nn/init.h>
 
 namespace descent::nn {
 

@@ -5,8 +5,8 @@
 //   auto glove = nn::Embedding::from_pretrained(vectors, /*freeze=*/true, {.max_norm = 1.0});
 #pragma once
 
-#include "nn/functional_embedding.h"
-#include "nn/module.h"
+#include <descent/nn/functional_embedding.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -1,6 +1,6 @@
 // nn::functional::linear and dropout, composed from the differentiable ops (so their gradients
 // come from addmm/matmul, add and mul).
-#include "nn/functional.h"
+#include <descent/nn/functional.h>
 
 namespace descent::nn::functional {
 

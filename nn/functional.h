@@ -3,8 +3,8 @@
 // differentiable ops of namespace descent, named here too so that nn::functional::relu works.
 #pragma once
 
-#include "autograd/ops.h"
-#include "core/random.h"
+#include <descent/autograd/ops.h>
+#include <descent/core/random.h>
 
 namespace descent::nn::functional {
 

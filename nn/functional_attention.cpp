@@ -6,16 +6,16 @@
 // written with public ops; P is recomputed from the saved q and k rather than saved (one
 // [*, L, S] tensor less held between forward and backward). Shapes: L queries, S keys, E
 // features, Ev value features.
-#include "nn/functional_attention.h"
+#include <descent/nn/functional_attention.h>
 
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/error.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/error.h>
 
 namespace descent::nn::functional {
 

@@ -5,7 +5,7 @@
 
 #include <optional>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::nn::functional {
 

@@ -6,7 +6,7 @@
 // From <conv(x, w), gy> = <x, conv_input_grad(gy, w)> = <w, conv_weight_grad(x, gy)>, each of
 // the three is bilinear and its partial derivatives are the other two.
 // Shapes: N batch, C channels (Cg per group), H x W input, OH x OW output, K = Cg kH kW.
-#include "nn/functional_conv.h"
+#include <descent/nn/functional_conv.h>
 
 #include <algorithm>
 #include <cstring>
@@ -14,11 +14,11 @@
 #include <vector>
 
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/error.h"
-#include "core/linalg.h"
-#include "core/parallel.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/error.h>
+#include <descent/core/linalg.h>
+#include <descent/core/parallel.h>
 
 namespace descent::nn::functional {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::nn::functional {
 

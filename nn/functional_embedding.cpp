@@ -2,16 +2,16 @@
 // max_norm, and EmbeddingBackward, which adds each lookup's gradient row into its weight row
 // (index_add), scaled per lookup by 0 at padding_idx and by 1 / count with scale_grad_by_freq.
 // Shapes: V rows (num_embeddings), D columns (embedding_dim), n lookups.
-#include "nn/functional_embedding.h"
+#include <descent/nn/functional_embedding.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/error.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/error.h>
 
 namespace descent::nn::functional {
 

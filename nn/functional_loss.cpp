@@ -4,14 +4,14 @@
 // written with public ops. Class indices, class weights, ignore_index and label smoothing only
 // change t, so every option goes through the same node. Shapes: N batch, C classes, S the
 // product of the extra dims d....
-#include "nn/functional_loss.h"
+#include <descent/nn/functional_loss.h>
 
 #include <string>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/error.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/error.h>
 
 namespace descent::nn::functional {
 

@@ -6,14 +6,14 @@
 //   gxhat = g w,  gx = rstd (gxhat - mean(gxhat) - xhat mean(gxhat xhat)),
 //   gw = sum(g xhat),  gb = sum(g)      (means over stats_dims, sums over the affine dims),
 // and recomputes mean and rstd from the saved input, so create_graph differentiates it again.
-#include "nn/functional_norm.h"
+#include <descent/nn/functional_norm.h>
 
 #include <string>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/error.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/error.h>
 
 namespace descent::nn::functional {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::nn::functional {
 

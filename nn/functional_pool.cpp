@@ -3,7 +3,7 @@
 // LinearMapBackward whose backward is the map's adjoint, itself recorded the same way: the
 // derivatives of any order are exact (max pooling's second derivative gathers at the indices,
 // as PyTorch's). Shapes: P planes (N C, or C unbatched), H x W input, OH x OW output.
-#include "nn/functional_pool.h"
+#include <descent/nn/functional_pool.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "autograd/ops.h"
-#include "autograd/record.h"
-#include "core/error.h"
-#include "core/parallel.h"
+#include <descent/autograd/ops.h>
+#include <descent/autograd/record.h>
+#include <descent/core/error.h>
+#include <descent/core/parallel.h>
 
 namespace descent::nn::functional {
 

@@ -6,7 +6,7 @@
 #include <optional>
 #include <utility>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::nn::functional {
 

@@ -1,14 +1,14 @@
 // nn::init: the fills of torch.nn.init. Formulas and papers are cited in nn/init.h; the QR of
 // orthogonal_ and the inverse normal CDF of trunc_normal_ are written here in float64.
-#include "nn/init.h"
+#include <descent/nn/init.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <vector>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::nn::init {
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <utility>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include <descent/core/random.h>
+#include <descent/core/tensor.h>
 
 namespace descent::nn::init {
 

@@ -1,10 +1,10 @@
 // Linear's construction and default initialisation; the forward is nn::functional::linear.
-#include "nn/linear.h"
+#include <descent/nn/linear.h>
 
 #include <cmath>
 
-#include "nn/functional.h"
-#include "nn/init.h"
+#include <descent/nn/functional.h>
+#include <descent/nn/init.h>
 
 namespace descent::nn {
 

@@ -1,7 +1,7 @@
 // Linear (y = x W^T + b), and the shape-only layers Identity and Flatten.
 #pragma once
 
-#include "nn/module.h"
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

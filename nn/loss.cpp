@@ -1,5 +1,5 @@
 // The loss modules' forwards (nn::functional) and printed options.
-#include "nn/loss.h"
+#include <descent/nn/loss.h>
 
 namespace descent::nn {
 namespace {

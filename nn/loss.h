@@ -4,8 +4,8 @@
 //   nn::CrossEntropyLoss criterion{{.label_smoothing = 0.1}};   Tensor loss = criterion(logits, labels);
 #pragma once
 
-#include "nn/functional_loss.h"
-#include "nn/module.h"
+#include <descent/nn/functional_loss.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -1,6 +1,6 @@
 // Module: registration, the tree walks, modes, dtype conversion, state dicts and printing.
 // The ownership rules and their checks are described at the top of nn/module.h.
-#include "nn/module.h"
+#include <descent/nn/module.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -8,9 +8,9 @@
 #include <typeinfo>
 #include <unordered_set>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
-#include "core/type_name.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
+#include <descent/core/type_name.h>
 
 namespace descent::nn {
 

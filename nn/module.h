@@ -24,7 +24,7 @@
 
 #include <fmt/format.h>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::nn {
 

@@ -1,12 +1,12 @@
 // The normalisation layers: construction, PyTorch's default initialisation, the running-statistics
 // bookkeeping of BatchNorm (PyTorch's _BatchNorm.forward), and forwards through nn::functional.
-#include "nn/normalization.h"
+#include <descent/nn/normalization.h>
 
 #include <algorithm>
 
-#include "autograd/ops.h"
-#include "nn/functional_norm.h"
-#include "nn/init.h"
+#include <descent/autograd/ops.h>
+#include <descent/nn/functional_norm.h>
+#include <descent/nn/init.h>
 
 namespace descent::nn {
 

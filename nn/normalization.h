@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "nn/module.h"
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

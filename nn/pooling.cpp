@@ -1,5 +1,5 @@
 // The pooling layers' forwards (nn::functional) and their options printed as PyTorch prints them.
-#include "nn/pooling.h"
+#include <descent/nn/pooling.h>
 
 namespace descent::nn {
 namespace {

@@ -4,8 +4,8 @@
 //   nn::AvgPool2d avg{3, {.stride = 1, .padding = 1}};
 #pragma once
 
-#include "nn/functional_pool.h"
-#include "nn/module.h"
+#include <descent/nn/functional_pool.h>
+#include <descent/nn/module.h>
 
 namespace descent::nn {
 

@@ -1,10 +1,10 @@
 // Gradient clipping, accumulation and the linear scaling rule (optim/clip.h).
-#include "optim/clip.h"
+#include <descent/optim/clip.h>
 
 #include <cmath>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::optim {
 

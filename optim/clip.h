@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/tensor.h"
+#include <descent/core/tensor.h>
 
 namespace descent::optim {
 

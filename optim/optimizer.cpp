@@ -1,12 +1,12 @@
 // The Optimizer's loop over groups and parameters, zero_grad, and state_dict in the flat
 // (tensors + metadata) form described in optim/optimizer.h.
-#include "optim/optimizer.h"
+#include <descent/optim/optimizer.h>
 
 #include <charconv>
 #include <set>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::optim {
 

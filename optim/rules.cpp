@@ -1,14 +1,14 @@
 // The update rules' fused in-place kernels: one pass over each parameter's elements reads the
 // gradient and state and writes the parameter and state, split over threads by parallel_for. The
 // formulas are torch.optim 1.13's single-tensor ones, in the same order of operations.
-#include "optim/rules.h"
+#include <descent/optim/rules.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "autograd/ops.h"
-#include "core/parallel.h"
-#include "core/vecmath.h"
+#include <descent/autograd/ops.h>
+#include <descent/core/parallel.h>
+#include <descent/core/vecmath.h>
 
 namespace descent::optim {
 

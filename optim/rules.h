@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "optim/optimizer.h"
+#include <descent/optim/optimizer.h>
 
 namespace descent::optim {
 

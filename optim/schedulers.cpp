@@ -1,6 +1,6 @@
 // The learning-rate schedules of optim/schedulers.h. Each chained_lrs() is the recursive form
 // torch.optim.lr_scheduler 1.13 uses in step(); closed_form_lrs() is the form it uses in step(epoch).
-#include "optim/schedulers.h"
+#include <descent/optim/schedulers.h>
 
 #include <algorithm>
 #include <cmath>

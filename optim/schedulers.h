@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "optim/optimizer.h"
+#include <descent/optim/optimizer.h>
 
 namespace descent::optim {
 

@@ -1,13 +1,13 @@
 // Power iteration, Lanczos, Hutchinson and epsilon-sharpness (study/curvature.h).
-#include "study/curvature.h"
+#include <descent/study/curvature.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
-#include "study/symmetric_eigen.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
+#include <descent/study/symmetric_eigen.h>
 
 namespace descent::study {
 

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "study/hvp.h"
+#include <descent/study/hvp.h>
 
 namespace descent::study {
 

@@ -1,9 +1,9 @@
 // Hessian-vector products (study/hvp.h): double backward and central differences.
-#include "study/hvp.h"
+#include <descent/study/hvp.h>
 
-#include "autograd/engine.h"
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/engine.h>
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::study {
 

@@ -10,7 +10,7 @@
 
 #include <functional>
 
-#include "study/parameters.h"
+#include <descent/study/parameters.h>
 
 namespace descent::study {
 

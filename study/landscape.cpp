@@ -1,10 +1,10 @@
 // Loss along a line and on a filter-normalised plane (study/landscape.h).
-#include "study/landscape.h"
+#include <descent/study/landscape.h>
 
 #include <cmath>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::study {
 

@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "study/hvp.h"
+#include <descent/study/hvp.h>
 
 namespace descent::study {
 

@@ -1,11 +1,11 @@
 // The gradient noise scale, gradient SNR and update-to-weight ratios (study/noise.h).
-#include "study/noise.h"
+#include <descent/study/noise.h>
 
 #include <cmath>
 #include <limits>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::study {
 

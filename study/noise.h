@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "study/parameters.h"
+#include <descent/study/parameters.h>
 
 namespace descent::study {
 

@@ -1,11 +1,11 @@
 // Parameter-space vectors and ParameterSnapshot (study/parameters.h). Every update runs under
 // NoGradGuard with the library's in-place kernels.
-#include "study/parameters.h"
+#include <descent/study/parameters.h>
 
 #include <cmath>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
 
 namespace descent::study {
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/random.h"
-#include "core/tensor.h"
+#include <descent/core/random.h>
+#include <descent/core/tensor.h>
 
 namespace descent::study {
 

@@ -1,11 +1,11 @@
 // Cyclic Jacobi for small symmetric matrices (study/symmetric_eigen.h).
-#include "study/symmetric_eigen.h"
+#include <descent/study/symmetric_eigen.h>
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "core/error.h"
+#include <descent/core/error.h>
 
 namespace descent::study {
 

@@ -3,7 +3,7 @@
 
 #include <stdexcept>
 
-#include "core/error.h"
+#include <descent/core/error.h>
 
 namespace descent::tools {
 

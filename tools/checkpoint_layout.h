@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "nn/checkpoint.h"
-#include "optim/optimizer.h"
+#include <descent/nn/checkpoint.h>
+#include <descent/optim/optimizer.h>
 
 namespace descent::tools {
 

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "optim/optimizer.h"
+#include <descent/core/error.h>
+#include <descent/optim/optimizer.h>
 
 namespace descent::tools {
 

@@ -2,7 +2,7 @@
 // config metadata, loads its weights and prints test loss, accuracy and the confusion matrix.
 #include <fmt/format.h>
 
-#include "core/parallel.h"
+#include <descent/core/parallel.h>
 #include "tools/checkpoint_layout.h"
 #include "tools/commands.h"
 #include "tools/metrics.h"

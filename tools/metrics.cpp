@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <sstream>
 
-#include "autograd/graph.h"
-#include "autograd/ops.h"
-#include "core/error.h"
-#include "data/dataloader.h"
-#include "nn/functional_loss.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/ops.h>
+#include <descent/core/error.h>
+#include <descent/data/dataloader.h>
+#include <descent/nn/functional_loss.h>
 
 namespace descent::tools {
 

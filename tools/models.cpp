@@ -1,9 +1,9 @@
 // The two models of `descent train`; see tools/models.h.
 #include "tools/models.h"
 
-#include "autograd/ops.h"
-#include "core/error.h"
-#include "nn/functional_pool.h"
+#include <descent/autograd/ops.h>
+#include <descent/core/error.h>
+#include <descent/nn/functional_pool.h>
 
 namespace descent::tools {
 

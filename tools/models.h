@@ -5,10 +5,10 @@
 #include <memory>
 #include <string>
 
-#include "core/tensor.h"
-#include "nn/conv.h"
-#include "nn/linear.h"
-#include "nn/module.h"
+#include <descent/core/tensor.h>
+#include <descent/nn/conv.h>
+#include <descent/nn/linear.h>
+#include <descent/nn/module.h>
 
 namespace descent::tools {
 

@@ -3,9 +3,9 @@
 
 #include <memory>
 
-#include "autograd/ops.h"
-#include "data/mnist.h"
-#include "data/synthetic.h"
+#include <descent/autograd/ops.h>
+#include <descent/data/mnist.h>
+#include <descent/data/synthetic.h>
 
 namespace descent::tools {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
-#include "data/dataset.h"
+#include <descent/core/tensor.h>
+#include <descent/data/dataset.h>
 #include "tools/config.h"
 
 namespace descent::tools {

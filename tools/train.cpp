@@ -17,13 +17,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "core/parallel.h"
-#include "core/random.h"
-#include "data/dataloader.h"
-#include "nn/functional_loss.h"
-#include "optim/clip.h"
-#include "optim/rules.h"
-#include "optim/schedulers.h"
+#include <descent/core/parallel.h>
+#include <descent/core/random.h>
+#include <descent/data/dataloader.h>
+#include <descent/nn/functional_loss.h>
+#include <descent/optim/clip.h>
+#include <descent/optim/rules.h>
+#include <descent/optim/schedulers.h>
 #include "tools/checkpoint_layout.h"
 #include "tools/commands.h"
 #include "tools/metrics.h"

@@ -1,11 +1,11 @@
 // The engine's rules: accumulation into leaves, explicit and implicit seeds, retain_graph,
 // gradient validation, version checks, in-place rules, grad modes, hooks, autograd::grad with
 // create_graph, custom Functions, anomaly mode, to_dot, and a million-node chain.
-#include "autograd/dot.h"
-#include "autograd/engine.h"
-#include "autograd/function.h"
-#include "autograd/graph.h"
-#include "autograd/record.h"
+#include <descent/autograd/dot.h>
+#include <descent/autograd/engine.h>
+#include <descent/autograd/function.h>
+#include <descent/autograd/graph.h>
+#include <descent/autograd/record.h>
 #include "testing.h"
 
 namespace descent {

@@ -3,8 +3,8 @@
 // memory_stats exactly where they were after step 100. A leaked node or saved tensor (a cycle
 // through a saved output, say) leaves at least one tensor alive per step; the second test shows
 // that this check sees such a leak.
-#include "autograd/graph.h"
-#include "autograd/record.h"
+#include <descent/autograd/graph.h>
+#include <descent/autograd/record.h>
 #include "testing.h"
 
 namespace descent {

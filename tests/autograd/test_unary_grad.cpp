@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/engine.h"
-#include "autograd/gradcheck.h"
+#include <descent/autograd/engine.h>
+#include <descent/autograd/gradcheck.h>
 #include "testing.h"
 
 namespace descent {

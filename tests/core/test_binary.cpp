@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "core/iterate.h"
+#include <descent/core/iterate.h>
 #include "testing.h"
 
 namespace descent {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <set>
 
-#include "core/iterate.h"
+#include <descent/core/iterate.h>
 #include "testing.h"
 
 namespace descent {

@@ -4,7 +4,7 @@
 #include <string>
 #include <tuple>
 
-#include "core/iterate.h"
+#include <descent/core/iterate.h>
 #include "testing.h"
 
 namespace descent {

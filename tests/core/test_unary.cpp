@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/vecmath.h"
+#include <descent/core/vecmath.h>
 #include "testing.h"
 
 namespace descent {

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/unary.h"
-#include "core/vecmath.h"
+#include <descent/core/unary.h>
+#include <descent/core/vecmath.h>
 #include "testing.h"
 
 namespace descent {

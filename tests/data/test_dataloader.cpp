@@ -3,7 +3,7 @@
 #include <atomic>
 #include <set>
 
-#include "data/dataloader.h"
+#include <descent/data/dataloader.h>
 #include "testing.h"
 
 namespace descent::data {

@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "data/mnist.h"
-#include "data/readers.h"
+#include <descent/data/mnist.h>
+#include <descent/data/readers.h>
 #include "testing.h"
 
 namespace descent::data {

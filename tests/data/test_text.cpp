@@ -7,8 +7,8 @@
 
 #include <unistd.h>
 
-#include "data/dataloader.h"
-#include "data/text.h"
+#include <descent/data/dataloader.h>
+#include <descent/data/text.h>
 #include "testing.h"
 
 namespace descent::data {

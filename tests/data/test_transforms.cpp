@@ -3,8 +3,8 @@
 #include <cmath>
 #include <set>
 
-#include "data/synthetic.h"
-#include "data/transforms.h"
+#include <descent/data/synthetic.h>
+#include <descent/data/transforms.h>
 #include "testing.h"
 
 namespace descent::data {

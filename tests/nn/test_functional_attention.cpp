@@ -1,7 +1,7 @@
 // scaled_dot_product_attention (nn/functional_attention.h): PyTorch's outputs and gradients with
 // no mask, a causal mask combined with a boolean mask, and a float mask; gradcheck; errors.
 #include "functional_golden.h"
-#include "nn/functional_attention.h"
+#include <descent/nn/functional_attention.h>
 
 namespace descent {
 namespace {

@@ -4,7 +4,7 @@
 // double-precision convolution, and the errors naming the op and shapes.
 #include "functional_golden.h"
 #include "module_golden.h"
-#include "nn/functional_conv.h"
+#include <descent/nn/functional_conv.h>
 
 namespace descent {
 namespace {

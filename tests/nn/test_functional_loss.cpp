@@ -2,7 +2,7 @@
 // (class weights, ignore_index, label smoothing, probability targets, reductions, pos_weight,
 // log_target), exactness for logits of +-1e4, gradcheck, and the errors.
 #include "functional_golden.h"
-#include "nn/functional_loss.h"
+#include <descent/nn/functional_loss.h>
 
 namespace descent {
 namespace {

@@ -2,8 +2,8 @@
 // (nn/functional_norm.h): PyTorch's outputs and gradients, gradcheck, second derivatives of the
 // closed-form backward, and the errors.
 #include "functional_golden.h"
-#include "nn/functional_embedding.h"
-#include "nn/functional_norm.h"
+#include <descent/nn/functional_embedding.h>
+#include <descent/nn/functional_norm.h>
 
 namespace descent {
 namespace {

@@ -2,7 +2,7 @@
 // (padding, ceil_mode, count_include_pad) and adaptive_avg_pool2d, gradcheck, second
 // derivatives, the argmax indices and the errors.
 #include "functional_golden.h"
-#include "nn/functional_pool.h"
+#include <descent/nn/functional_pool.h>
 
 namespace descent {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/gradcheck.h"
+#include <descent/autograd/gradcheck.h>
 #include "testing.h"
 
 namespace descent {
