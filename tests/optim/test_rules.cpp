@@ -10,7 +10,7 @@
 
 #include <descent/descent.h>
 
-#include <descent/optim/optim_problems.h>
+#include "optim/optim_problems.h"
 #include "testing.h"
 
 namespace descent::testing {
