@@ -26,6 +26,10 @@ double UpdateRule::get(const std::string& option) const {
   throw ValueError(fmt::format("{}: no option named {}", this->name(), option));
 }
 
+std::optional<BufferSpec> UpdateRule::state_buffer(const std::string&, const Tensor& param) const {
+  return BufferSpec{param.sizes(), param.dtype()};
+}
+
 // ---- ParamGroup ----
 
 ParamGroup::ParamGroup(std::vector<Tensor> params, std::unique_ptr<UpdateRule> rule, std::vector<std::string> names)
@@ -206,10 +210,15 @@ void Optimizer::load_state_dict(const StateDict& dict) {
            it != dict.tensors.end() && it->first.compare(0, state_prefix.size(), state_prefix) == 0; ++it) {
         std::string buffer = it->first.substr(state_prefix.size());
         if (buffer == "step") continue;
-        check<ShapeError>(it->second.sizes() == param.sizes(),
-                          "load_state_dict: {} has shape {}, but parameter {} of group {} has shape {}", it->first,
-                          it->second.sizes(), group.param_name(i), g, param.sizes());
-        state.buffers[buffer] = it->second.to(param.dtype()).clone();
+        std::optional<BufferSpec> spec = group.rule().state_buffer(buffer, param);
+        check<ValueError>(spec.has_value(), "load_state_dict: {} is not a state buffer of rule {}", it->first,
+                          group.rule().name());
+        check<ShapeError>(it->second.sizes() == spec->sizes,
+                          "load_state_dict: {} has shape {}, but rule {} keeps it as {} for parameter {} of group {} "
+                          "(shape {})",
+                          it->first, it->second.sizes(), group.rule().name(), spec->sizes, group.param_name(i), g,
+                          param.sizes());
+        state.buffers[buffer] = it->second.to(spec->dtype).clone();
       }
       states[param.impl()] = std::move(state);
     }

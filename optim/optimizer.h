@@ -17,10 +17,17 @@
 namespace descent::optim {
 
 // What an update rule keeps per parameter: the number of steps taken and named buffers
-// (momentum_buffer, exp_avg, exp_avg_sq, ...), each of the parameter's shape and dtype.
+// (momentum_buffer, exp_avg, exp_avg_sq, ...), each of the shape and dtype its rule's schema says.
 struct ParamState {
   int64_t step = 0;
   std::map<std::string, Tensor> buffers;
+};
+
+// The shape and dtype of one state buffer (a factored rule keeps buffers of other shapes than the
+// parameter's, e.g. a row and a column statistic of a matrix).
+struct BufferSpec {
+  Dims sizes;
+  DType dtype;
 };
 
 // An update rule with its hyperparameters. Every hyperparameter is reachable by name as a double
@@ -40,6 +47,10 @@ class UpdateRule {
   // Updates `param` in place from `grad` (both contiguous, of the same shape and dtype);
   // `state.step` has already been incremented for this step.
   virtual void update(const Tensor& param, const Tensor& grad, ParamState& state) const = 0;
+  // The state schema: the shape and dtype of buffer `buffer` of `param`, or nullopt when the rule
+  // keeps no buffer of that name. load_state_dict accepts only buffers the schema names, of its
+  // shapes, and converts them to its dtypes. Default: any name, of the parameter's shape and dtype.
+  virtual std::optional<BufferSpec> state_buffer(const std::string& buffer, const Tensor& param) const;
 };
 
 // Options of a group that the defaults of a convenience optimizer fill in: the parameters, their
@@ -50,10 +61,14 @@ struct GroupSpec {
   std::vector<std::string> names = {};      // empty, or one per parameter
 };
 
+// An update rule's options struct (optim/rules.h): it names its rule in kRule.
+template <typename T>
+concept RuleOptions = requires { T::kRule; };
+
 class ParamGroup {
  public:
   // A group with a rule made from its options: ParamGroup(params, AdamWOptions{.lr = 1e-3}).
-  template <typename Options>
+  template <RuleOptions Options>
   ParamGroup(std::vector<Tensor> params, const Options& options, std::vector<std::string> names = {})
       : ParamGroup(std::move(params), make_rule(options), std::move(names)) {}
   ParamGroup(std::vector<Tensor> params, std::unique_ptr<UpdateRule> rule, std::vector<std::string> names = {});

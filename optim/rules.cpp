@@ -4,7 +4,9 @@
 #include <descent/optim/rules.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <string_view>
 
 #include <descent/autograd/ops.h>
 #include <descent/core/parallel.h>
@@ -298,6 +300,61 @@ void Rule<LionOptions>::update(const Tensor& param, const Tensor& grad, ParamSta
 }
 
 // ---- groups ----
+
+// ---- the registry ----
+
+namespace {
+
+template <typename Options>
+std::unique_ptr<UpdateRule> rule_from(const std::map<std::string, double>& options) {
+  Options typed;
+  for (const auto& [option, value] : options) set_option(typed, option, value);
+  return make_rule(typed);
+}
+
+struct RegisteredRule {
+  const char* name;
+  std::unique_ptr<UpdateRule> (*make)(const std::map<std::string, double>&);
+};
+
+// Every rule, once: a new rule is its options struct and update() above, and a line here.
+constexpr RegisteredRule kRegistry[] = {
+    {SGDOptions::kRule, rule_from<SGDOptions>},         {AdamOptions::kRule, rule_from<AdamOptions>},
+    {AdamWOptions::kRule, rule_from<AdamWOptions>},     {RMSpropOptions::kRule, rule_from<RMSpropOptions>},
+    {AdagradOptions::kRule, rule_from<AdagradOptions>}, {LionOptions::kRule, rule_from<LionOptions>},
+};
+
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<UpdateRule> make_rule(const std::string& name, const std::map<std::string, double>& options) {
+  for (const RegisteredRule& rule : kRegistry) {
+    if (same_ignoring_case(name, rule.name)) return rule.make(options);
+  }
+  throw ValueError(fmt::format("optim::make_rule: no update rule named '{}' (known: {})", name,
+                               fmt::join(rule_names(), ", ")));
+}
+
+std::vector<std::string> rule_names() {
+  std::vector<std::string> names;
+  for (const RegisteredRule& rule : kRegistry) names.emplace_back(rule.name);
+  return names;
+}
+
+std::vector<ParamGroup> make_groups(const std::vector<GroupSpec>& specs, const UpdateRule& defaults) {
+  std::vector<ParamGroup> groups;
+  for (const GroupSpec& spec : specs) {
+    ParamGroup group(spec.params, defaults.clone(), spec.names);
+    for (const auto& [option, value] : spec.overrides) group.set(option, value);
+    groups.push_back(std::move(group));
+  }
+  return groups;
+}
 
 std::vector<GroupSpec> weight_decay_groups(const std::vector<std::pair<std::string, Tensor>>& named_parameters,
                                            double weight_decay) {

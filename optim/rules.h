@@ -4,6 +4,8 @@
 // kernels are in optim/rules.cpp.
 #pragma once
 
+#include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -14,7 +16,8 @@
 
 namespace descent::optim {
 
-// Each options struct lists its fields once in visit(), which gives name access to them.
+// Each options struct lists its fields once in visit(), which gives name access to them, and the
+// names of the state buffers its rule may keep (kStateBuffers, the state schema).
 struct SGDOptions {
   double lr = 1e-3;
   double momentum = 0.0;
@@ -23,6 +26,7 @@ struct SGDOptions {
   bool nesterov = false;
   bool maximize = false;
   static constexpr const char* kRule = "SGD";
+  static constexpr std::array<const char*, 1> kStateBuffers = {"momentum_buffer"};  // each of the parameter's shape
   template <typename V> void visit(V&& v) {
     v("lr", lr); v("momentum", momentum); v("dampening", dampening); v("weight_decay", weight_decay);
     v("nesterov", nesterov); v("maximize", maximize);
@@ -38,6 +42,7 @@ struct AdamOptions {
   bool amsgrad = false;
   bool maximize = false;
   static constexpr const char* kRule = "Adam";
+  static constexpr std::array<const char*, 3> kStateBuffers = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};  // each of the parameter's shape
   template <typename V> void visit(V&& v) {
     v("lr", lr); v("beta1", betas.first); v("beta2", betas.second); v("eps", eps);
     v("weight_decay", weight_decay); v("amsgrad", amsgrad); v("maximize", maximize);
@@ -53,6 +58,7 @@ struct AdamWOptions {
   bool amsgrad = false;
   bool maximize = false;
   static constexpr const char* kRule = "AdamW";
+  static constexpr std::array<const char*, 3> kStateBuffers = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};  // each of the parameter's shape
   template <typename V> void visit(V&& v) {
     v("lr", lr); v("beta1", betas.first); v("beta2", betas.second); v("eps", eps);
     v("weight_decay", weight_decay); v("amsgrad", amsgrad); v("maximize", maximize);
@@ -69,6 +75,7 @@ struct RMSpropOptions {
   bool centered = false;
   bool maximize = false;
   static constexpr const char* kRule = "RMSprop";
+  static constexpr std::array<const char*, 3> kStateBuffers = {"square_avg", "grad_avg", "momentum_buffer"};  // each of the parameter's shape
   template <typename V> void visit(V&& v) {
     v("lr", lr); v("alpha", alpha); v("eps", eps); v("weight_decay", weight_decay); v("momentum", momentum);
     v("centered", centered); v("maximize", maximize);
@@ -84,6 +91,7 @@ struct AdagradOptions {
   double eps = 1e-10;
   bool maximize = false;
   static constexpr const char* kRule = "Adagrad";
+  static constexpr std::array<const char*, 1> kStateBuffers = {"sum"};  // each of the parameter's shape
   template <typename V> void visit(V&& v) {
     v("lr", lr); v("lr_decay", lr_decay); v("weight_decay", weight_decay);
     v("initial_accumulator_value", initial_accumulator_value); v("eps", eps); v("maximize", maximize);
@@ -99,12 +107,32 @@ struct LionOptions {
   double weight_decay = 0.0;  // decoupled, as in AdamW
   bool maximize = false;
   static constexpr const char* kRule = "Lion";
+  static constexpr std::array<const char*, 1> kStateBuffers = {"exp_avg"};  // each of the parameter's shape
   template <typename V> void visit(V&& v) {
     v("lr", lr); v("beta1", betas.first); v("beta2", betas.second); v("weight_decay", weight_decay);
     v("maximize", maximize);
   }
   void validate() const;
 };
+
+// Sets one field of `options` by name, without validating (bools from 0 or 1). ValueError naming
+// the rule when it has no such option or a bool gets another value.
+template <typename Options>
+void set_option(Options& options, const std::string& option, double value) {
+  bool found = false;
+  options.visit([&](const char* name, auto& field) {
+    if (option != name) return;
+    found = true;
+    if constexpr (std::is_same_v<std::decay_t<decltype(field)>, bool>) {
+      check<ValueError>(value == 0.0 || value == 1.0, "{}: option {} is a bool, got {}", Options::kRule, option,
+                        value);
+      field = value != 0.0;
+    } else {
+      field = value;
+    }
+  });
+  check<ValueError>(found, "{}: no option named {}", Options::kRule, option);
+}
 
 // The rule of one options type: name access to the options through visit(); update() is
 // specialised per options type in optim/rules.cpp.
@@ -125,21 +153,15 @@ class Rule final : public UpdateRule {
   }
   void set(const std::string& option, double value) override {
     Options updated = options_;
-    bool found = false;
-    updated.visit([&](const char* name, auto& field) {
-      if (option != name) return;
-      found = true;
-      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, bool>) {
-        check<ValueError>(value == 0.0 || value == 1.0, "{}: option {} is a bool, got {}", Options::kRule, option,
-                          value);
-        field = value != 0.0;
-      } else {
-        field = value;
-      }
-    });
-    check<ValueError>(found, "{}: no option named {}", Options::kRule, option);
+    set_option(updated, option, value);
     updated.validate();
     options_ = updated;
+  }
+  std::optional<BufferSpec> state_buffer(const std::string& buffer, const Tensor& param) const override {
+    for (const char* name : Options::kStateBuffers) {
+      if (buffer == name) return BufferSpec{param.sizes(), param.dtype()};
+    }
+    return std::nullopt;
   }
   void update(const Tensor& param, const Tensor& grad, ParamState& state) const override;
 
@@ -153,10 +175,17 @@ template <> void Rule<RMSpropOptions>::update(const Tensor&, const Tensor&, Para
 template <> void Rule<AdagradOptions>::update(const Tensor&, const Tensor&, ParamState&) const;
 template <> void Rule<LionOptions>::update(const Tensor&, const Tensor&, ParamState&) const;
 
-template <typename Options>
+template <RuleOptions Options>
 std::unique_ptr<UpdateRule> make_rule(const Options& options) {
   return std::make_unique<Rule<Options>>(options);
 }
+
+// The registry of update rules: the rule named `name` (its kRule, any letter case: "adamw" is
+// AdamW) with its defaults, `options` set by name, then validated. ValueError naming the known
+// rules for an unknown name. A new rule is added to the registry in optim/rules.cpp.
+std::unique_ptr<UpdateRule> make_rule(const std::string& name, const std::map<std::string, double>& options = {});
+// The registered rules' names, in registration order.
+std::vector<std::string> rule_names();
 
 template <typename Options>
 Options& ParamGroup::options() const {
@@ -166,16 +195,12 @@ Options& ParamGroup::options() const {
   return typed->options();
 }
 
-// Groups from specs: each spec's parameters with `defaults`, overridden by the spec's overrides.
-template <typename Options>
+// Groups from specs: each spec's parameters with a copy of `defaults`, overridden by the spec's
+// overrides.
+std::vector<ParamGroup> make_groups(const std::vector<GroupSpec>& specs, const UpdateRule& defaults);
+template <RuleOptions Options>
 std::vector<ParamGroup> make_groups(const std::vector<GroupSpec>& specs, const Options& defaults) {
-  std::vector<ParamGroup> groups;
-  for (const GroupSpec& spec : specs) {
-    ParamGroup group(spec.params, defaults, spec.names);
-    for (const auto& [option, value] : spec.overrides) group.set(option, value);
-    groups.push_back(std::move(group));
-  }
-  return groups;
+  return make_groups(specs, Rule<Options>(defaults));
 }
 
 // The single-rule optimizers: SGD opt(params, {.lr = 0.1, .momentum = 0.9}), or from group specs

@@ -5,10 +5,13 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <exception>
 
+#include <descent/optim/rules.h>
 #include "tools/commands.h"
 
 namespace {
@@ -18,6 +21,15 @@ using descent::tools::TrainCommand;
 
 // The validator of a choice among names, listing them in the error.
 CLI::IsMember one_of(std::vector<std::string> names) { return CLI::IsMember(std::move(names)); }
+
+// --optimizer's choices: every update rule of optim's registry, by its lower-case name.
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names = descent::optim::rule_names();
+  for (std::string& name : names) {
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  }
+  return names;
+}
 
 // Numbers > 0 (or >= 0), with a short message (CLI11's own prints the whole double range).
 CLI::Validator at_least(double low, bool allow_equal) {
@@ -41,8 +53,8 @@ void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given
   train.add_option("--dataset", c.dataset, "fashion-mnist, mnist or spirals (synthetic, 2-d)")
       ->check(one_of({"fashion-mnist", "mnist", "spirals"}))->capture_default_str();
   train.add_option("--data-dir", c.data_dir, "directory of the IDX files (default: /usr/share/datasets/<dataset>)");
-  train.add_option("--optimizer", c.optimizer, "sgd, adam, adamw, rmsprop or lion")
-      ->check(one_of({"sgd", "adam", "adamw", "rmsprop", "lion"}))->capture_default_str();
+  train.add_option("--optimizer", c.optimizer, fmt::format("{}", fmt::join(optimizer_names(), ", ")))
+      ->check(one_of(optimizer_names()))->capture_default_str();
   train.add_option("--lr", c.lr, "peak learning rate (default: sgd 0.05, lion 1e-4, others 1e-3)")
       ->check(kPositive);
   train.add_option("--momentum", c.momentum, "sgd and rmsprop momentum (default: sgd 0.9, rmsprop 0)")

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -45,26 +46,18 @@ extern "C" void request_stop(int signal) {
   std::signal(signal, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
+// The rule named by --optimizer, with the command line's options that it has (SGD has no betas,
+// Adam no momentum, only SGD has nesterov).
 std::unique_ptr<optim::Optimizer> make_optimizer(const TrainConfig& c, const std::vector<optim::GroupSpec>& groups) {
-  std::pair<double, double> betas{c.betas.at(0), c.betas.at(1)};
-  if (c.optimizer == "sgd") {
-    return std::make_unique<optim::SGD>(groups, optim::SGDOptions{.lr = c.lr, .momentum = c.momentum,
-                                                                  .weight_decay = c.weight_decay,
-                                                                  .nesterov = c.nesterov});
+  const std::pair<const char*, double> given[] = {
+      {"lr", c.lr},          {"momentum", c.momentum}, {"weight_decay", c.weight_decay},
+      {"beta1", c.betas.at(0)}, {"beta2", c.betas.at(1)}, {"nesterov", c.nesterov ? 1.0 : 0.0}};
+  std::unique_ptr<optim::UpdateRule> defaults = optim::make_rule(c.optimizer);
+  std::map<std::string, double> options;
+  for (const auto& [name, value] : given) {
+    if (defaults->has(name)) options[name] = value;
   }
-  if (c.optimizer == "adam") {
-    return std::make_unique<optim::Adam>(groups, optim::AdamOptions{.lr = c.lr, .betas = betas, .weight_decay = c.weight_decay});
-  }
-  if (c.optimizer == "adamw") {
-    return std::make_unique<optim::AdamW>(groups,
-                                          optim::AdamWOptions{.lr = c.lr, .betas = betas, .weight_decay = c.weight_decay});
-  }
-  if (c.optimizer == "rmsprop") {
-    return std::make_unique<optim::RMSprop>(
-        groups, optim::RMSpropOptions{.lr = c.lr, .weight_decay = c.weight_decay, .momentum = c.momentum});
-  }
-  check<ValueError>(c.optimizer == "lion", "descent train: unknown optimizer '{}'", c.optimizer);
-  return std::make_unique<optim::Lion>(groups, optim::LionOptions{.lr = c.lr, .betas = betas, .weight_decay = c.weight_decay});
+  return std::make_unique<optim::Optimizer>(optim::make_groups(groups, *optim::make_rule(c.optimizer, options)));
 }
 
 // The lr schedule: stepped after every optimizer step, except plateau, stepped after every epoch

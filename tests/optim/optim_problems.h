@@ -65,22 +65,11 @@ class Problem {
   std::unique_ptr<nn::Module> module_;
 };
 
-// A rule with its defaults, by name.
-inline std::unique_ptr<optim::UpdateRule> default_rule(const std::string& rule) {
-  if (rule == "SGD") return optim::make_rule(optim::SGDOptions{});
-  if (rule == "Adam") return optim::make_rule(optim::AdamOptions{});
-  if (rule == "AdamW") return optim::make_rule(optim::AdamWOptions{});
-  if (rule == "RMSprop") return optim::make_rule(optim::RMSpropOptions{});
-  if (rule == "Adagrad") return optim::make_rule(optim::AdagradOptions{});
-  if (rule == "Lion") return optim::make_rule(optim::LionOptions{});
-  throw std::runtime_error("no rule " + rule);
-}
-
 // The rule of a golden case: its defaults with the case's options set by name.
 inline std::unique_ptr<optim::UpdateRule> case_rule(const nlohmann::json& c) {
-  std::unique_ptr<optim::UpdateRule> rule = default_rule(c.at("rule").get<std::string>());
-  for (const auto& [option, value] : c.at("options").items()) rule->set(option, value.get<double>());
-  return rule;
+  std::map<std::string, double> options;
+  for (const auto& [option, value] : c.at("options").items()) options[option] = value.get<double>();
+  return optim::make_rule(c.at("rule").get<std::string>(), options);
 }
 
 }  // namespace descent::testing

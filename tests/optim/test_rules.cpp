@@ -216,7 +216,7 @@ TEST(OptimRules, SafetensorsCheckpointResumesBitIdentically) {
     nn::Checkpoint loaded = nn::load(optim_path);
     optim::StateDict loaded_state{.tensors = {}, .metadata = loaded.metadata};
     for (const auto& [key, tensor] : loaded.tensors) loaded_state.tensors.emplace(key, tensor);
-    Optimizer resumed_opt({ParamGroup(resumed.params(), default_rule(rule))});
+    Optimizer resumed_opt({ParamGroup(resumed.params(), optim::make_rule(rule))});
     resumed_opt.load_state_dict(loaded_state);
     EXPECT_EQ(resumed_opt.param_groups()[0].rule().hyperparameters(), opt.param_groups()[0].rule().hyperparameters());
     EXPECT_EQ(resumed_opt.state(resumed.params()[0]).step, 7);
@@ -250,6 +250,81 @@ TEST(OptimRules, StateDictIsFlatAndValidatedOnLoad) {
   EXPECT_EQ(wrong_shape.param_groups()[0].lr(), 1e-3);  // a refused checkpoint changes nothing
   dict.metadata["group.0.lr"] = "fast";
   EXPECT_TRUE(throws_with<ValueError>([&] { opt.load_state_dict(dict); }, {"group.0.lr", "fast"}));
+}
+
+TEST(OptimRules, StateBuffersOutsideTheSchemaAreRefused) {
+  Tensor w = core::ones({2, 2}, {.dtype = kFloat64, .requires_grad = true});
+  optim::SGD opt({w}, {.lr = 0.1, .momentum = 0.9});
+  (w * w).sum().backward();
+  opt.step();
+  optim::StateDict dict = opt.state_dict();
+  dict.tensors["state.0.0.exp_avg"] = core::zeros({2, 2}, {.dtype = kFloat64});  // Adam's, not SGD's
+  EXPECT_TRUE(throws_with<ValueError>([&] { opt.load_state_dict(dict); }, {"state.0.0.exp_avg", "SGD"}));
+}
+
+// A factored rule in the spirit of Adafactor (Shazeer & Stern 2018): for a matrix it keeps a
+// running mean of the squared gradient per row and per column, not per element.
+class FactoredSquares final : public optim::UpdateRule {
+ public:
+  std::string name() const override { return "FactoredSquares"; }
+  std::unique_ptr<optim::UpdateRule> clone() const override { return std::make_unique<FactoredSquares>(*this); }
+  std::vector<std::pair<std::string, double>> hyperparameters() const override { return {{"lr", lr_}}; }
+  void set(const std::string& option, double value) override {
+    check<ValueError>(option == "lr", "FactoredSquares: no option named {}", option);
+    lr_ = value;
+  }
+  void update(const Tensor& param, const Tensor& grad, optim::ParamState& state) const override {
+    Tensor squares = grad * grad;
+    Tensor rows = squares.mean({1}), columns = squares.mean({0});
+    if (state.buffers.count("row")) rows = (state.buffers.at("row") + rows) * 0.5;
+    if (state.buffers.count("column")) columns = (state.buffers.at("column") + columns) * 0.5;
+    state.buffers["row"] = rows;
+    state.buffers["column"] = columns;
+    Tensor(param).sub_(grad * lr_);
+  }
+  std::optional<optim::BufferSpec> state_buffer(const std::string& buffer, const Tensor& param) const override {
+    if (buffer == "row") return optim::BufferSpec{{param.size(0)}, param.dtype()};
+    if (buffer == "column") return optim::BufferSpec{{param.size(1)}, param.dtype()};
+    return std::nullopt;
+  }
+
+ private:
+  double lr_ = 0.1;
+};
+
+TEST(OptimRules, StateOfAnotherShapeThanTheParameterRoundTrips) {
+  auto make = [](const Tensor& w) { return Optimizer({ParamGroup({w}, std::make_unique<FactoredSquares>())}); };
+  Tensor w = core::tensor({0.0, 1.0, 2.0, 3.0, 4.0, 5.0}, {2, 3}, {.dtype = kFloat64, .requires_grad = true});
+  Optimizer opt = make(w);
+  (w * w).sum().backward();
+  opt.step();
+  optim::StateDict dict = opt.state_dict();
+  EXPECT_EQ(dict.tensors.at("state.0.0.row").sizes(), Dims({2}));
+  EXPECT_EQ(dict.tensors.at("state.0.0.column").sizes(), Dims({3}));
+
+  Tensor copy = core::zeros({2, 3}, {.dtype = kFloat64, .requires_grad = true});
+  Optimizer resumed = make(copy);
+  resumed.load_state_dict(dict);
+  EXPECT_TRUE(tensors_close(resumed.state(copy).buffers.at("row"), dict.tensors.at("state.0.0.row"), 0.0, 0.0));
+  EXPECT_TRUE(
+      tensors_close(resumed.state(copy).buffers.at("column"), dict.tensors.at("state.0.0.column"), 0.0, 0.0));
+
+  dict.tensors["state.0.0.row"] = core::zeros({2, 3}, {.dtype = kFloat64});  // the parameter's shape
+  Optimizer refused = make(core::zeros({2, 3}, {.dtype = kFloat64, .requires_grad = true}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { refused.load_state_dict(dict); }, {"state.0.0.row", "[2, 3]", "[2]"}));
+}
+
+TEST(OptimRules, RegistryMakesEveryRuleByNameWithOptions) {
+  EXPECT_EQ(optim::rule_names(), (std::vector<std::string>{"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Lion"}));
+  for (const std::string& name : optim::rule_names()) EXPECT_EQ(optim::make_rule(name)->name(), name);
+  std::unique_ptr<optim::UpdateRule> sgd = optim::make_rule("sgd", {{"lr", 0.5}, {"momentum", 0.9}, {"nesterov", 1}});
+  EXPECT_EQ(sgd->name(), "SGD");
+  EXPECT_EQ(sgd->get("lr"), 0.5);
+  EXPECT_EQ(sgd->get("nesterov"), 1.0);  // set together with momentum, validated once
+  EXPECT_EQ(optim::make_rule("ADAMW")->get("weight_decay"), optim::AdamWOptions{}.weight_decay);
+  EXPECT_TRUE(throws_with<ValueError>([] { optim::make_rule("adafactor"); }, {"adafactor", "SGD", "Lion"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { optim::make_rule("adam", {{"momentum", 0.9}}); }, {"Adam", "momentum"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { optim::make_rule("sgd", {{"nesterov", 1}}); }, {"SGD", "nesterov"}));
 }
 
 }  // namespace
