@@ -527,11 +527,30 @@ std::vector<double> OneCycleLR::chained_lrs() {
 
 // ---- SequentialLR, ChainedScheduler ----
 
+NestedSchedules::NestedSchedules(const char* name, std::vector<std::shared_ptr<LRScheduler>> schedulers)
+    : LRScheduler(optimizer_of(schedulers, name)), name_(name), schedulers_(std::move(schedulers)) {}
+
+void NestedSchedules::step_to(int64_t epoch) {
+  throw ValueError(fmt::format("{}: step_to({}) is not supported; call step()", name_, epoch));
+}
+
+std::vector<double> NestedSchedules::chained_lrs() { return group_lrs(); }
+
+StateDict NestedSchedules::state_dict() const {
+  StateDict dict = LRScheduler::state_dict();
+  store_nested(dict, schedulers_);
+  return dict;
+}
+
+void NestedSchedules::load_state_dict(const StateDict& dict) {
+  LRScheduler::load_state_dict(dict);
+  load_nested(dict, schedulers_);
+}
+
 SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                            std::vector<int64_t> milestones)
-    : LRScheduler(optimizer), schedulers_(std::move(schedulers)), milestones_(std::move(milestones)) {
-  check<ValueError>(&optimizer_of(schedulers_, "SequentialLR") == &optimizer,
-                    "SequentialLR: the schedules step another optimizer");
+    : NestedSchedules("SequentialLR", std::move(schedulers)), milestones_(std::move(milestones)) {
+  check<ValueError>(optimizer_ == &optimizer, "SequentialLR: the schedules step another optimizer");
   check<ValueError>(milestones_.size() + 1 == schedulers_.size(),
                     "SequentialLR: {} schedules need {} milestones, got {}", schedulers_.size(),
                     schedulers_.size() - 1, milestones_.size());
@@ -555,25 +574,8 @@ void SequentialLR::step() {
   last_lrs_ = scheduler.get_last_lr();
 }
 
-void SequentialLR::step_to(int64_t epoch) {
-  throw ValueError(fmt::format("SequentialLR: step_to({}) is not supported; call step()", epoch));
-}
-
-std::vector<double> SequentialLR::chained_lrs() { return group_lrs(); }
-
-StateDict SequentialLR::state_dict() const {
-  StateDict dict = LRScheduler::state_dict();
-  store_nested(dict, schedulers_);
-  return dict;
-}
-
-void SequentialLR::load_state_dict(const StateDict& dict) {
-  LRScheduler::load_state_dict(dict);
-  load_nested(dict, schedulers_);
-}
-
 ChainedScheduler::ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers)
-    : LRScheduler(optimizer_of(schedulers, "ChainedScheduler")), schedulers_(std::move(schedulers)) {
+    : NestedSchedules("ChainedScheduler", std::move(schedulers)) {
   last_lrs_ = group_lrs();
 }
 
@@ -581,23 +583,6 @@ void ChainedScheduler::step() {
   ++last_epoch_;
   for (const auto& scheduler : schedulers_) scheduler->step();
   last_lrs_ = group_lrs();
-}
-
-void ChainedScheduler::step_to(int64_t epoch) {
-  throw ValueError(fmt::format("ChainedScheduler: step_to({}) is not supported; call step()", epoch));
-}
-
-std::vector<double> ChainedScheduler::chained_lrs() { return group_lrs(); }
-
-StateDict ChainedScheduler::state_dict() const {
-  StateDict dict = LRScheduler::state_dict();
-  store_nested(dict, schedulers_);
-  return dict;
-}
-
-void ChainedScheduler::load_state_dict(const StateDict& dict) {
-  LRScheduler::load_state_dict(dict);
-  load_nested(dict, schedulers_);
 }
 
 // ---- ReduceLROnPlateau ----

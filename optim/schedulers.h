@@ -260,38 +260,38 @@ class OneCycleLR : public LRScheduler {
   std::vector<std::array<double, 3>> group_lrs_;  // initial, max, min per group
 };
 
+// What SequentialLR and ChainedScheduler share: schedules of one optimizer that they step
+// (never jump: step_to throws), whose states they store and load beside their own.
+class NestedSchedules : public LRScheduler {
+ public:
+  void step_to(int64_t epoch) override;
+  StateDict state_dict() const override;
+  void load_state_dict(const StateDict& dict) override;
+
+ protected:
+  NestedSchedules(const char* name, std::vector<std::shared_ptr<LRScheduler>> schedulers);
+  std::vector<double> chained_lrs() override;
+
+  const char* name_;
+  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
+};
+
 // Runs schedules[i] from milestones[i - 1] on; the next schedule restarts at its epoch 0.
-class SequentialLR : public LRScheduler {
+class SequentialLR : public NestedSchedules {
  public:
   SequentialLR(Optimizer& optimizer, std::vector<std::shared_ptr<LRScheduler>> schedulers,
                std::vector<int64_t> milestones);
   void step() override;
-  void step_to(int64_t epoch) override;  // throws: the nested schedules are stepped, not jumped
-  StateDict state_dict() const override;
-  void load_state_dict(const StateDict& dict) override;
-
- protected:
-  std::vector<double> chained_lrs() override;
 
  private:
-  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
   std::vector<int64_t> milestones_;
 };
 
 // Steps every schedule, in order, on each step (their effects multiply).
-class ChainedScheduler : public LRScheduler {
+class ChainedScheduler : public NestedSchedules {
  public:
   explicit ChainedScheduler(std::vector<std::shared_ptr<LRScheduler>> schedulers);
   void step() override;
-  void step_to(int64_t epoch) override;  // throws: the nested schedules are stepped, not jumped
-  StateDict state_dict() const override;
-  void load_state_dict(const StateDict& dict) override;
-
- protected:
-  std::vector<double> chained_lrs() override;
-
- private:
-  std::vector<std::shared_ptr<LRScheduler>> schedulers_;
 };
 
 // Cuts the lr by `factor` when a metric stopped improving for `patience` steps.
