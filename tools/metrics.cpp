@@ -1,11 +1,11 @@
 // Evaluation, metrics.csv and curves.png; see tools/metrics.h.
 #include "tools/metrics.h"
+#include "tools/run_program.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -111,9 +111,6 @@ void MetricsLog::log_epoch(int64_t epoch, int64_t step, double train_loss, doubl
 }
 
 std::string plot_curves(const std::string& dir) {
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    return "gnuplot not found: no curves.png (install gnuplot-nox; metrics.csv has the numbers)";
-  }
   std::string script_path = dir + "/curves.gp";
   {
     std::ofstream script(script_path);
@@ -132,9 +129,17 @@ std::string plot_curves(const std::string& dir) {
               "plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? $5 : 1/0) with lines lc rgb '#ee6677'\n"
               "unset multiplot\n";
   }
-  std::string command = fmt::format("cd '{}' && gnuplot curves.gp >/dev/null 2>&1", dir);
-  if (std::system(command.c_str()) != 0) return fmt::format("gnuplot failed on {}: no curves.png", script_path);
-  return "";
+  // The script names its files relative to `dir`, gnuplot's working directory: no path of the
+  // user's is written into it or given to a shell.
+  switch (run_program({"gnuplot", "curves.gp"}, dir)) {
+    case ProgramOutcome::kSucceeded:
+      return "";
+    case ProgramOutcome::kNotFound:
+      return "gnuplot not found: no curves.png (install gnuplot-nox; metrics.csv has the numbers)";
+    case ProgramOutcome::kFailed:
+      break;
+  }
+  return fmt::format("gnuplot failed on {}: no curves.png", script_path);
 }
 
 }  // namespace descent::tools

@@ -63,6 +63,16 @@ cmp -s <(cut -d, -f1-5 "$work/straight/metrics.csv") <(cut -d, -f1-5 "$work/resu
   fail "resumed run's metrics.csv (loss, lr per step) differs from the uninterrupted run's"
 expect_usage_error "--epochs: cannot be combined with --resume" train --resume "$work/resumed" --epochs 5
 
+# An --out with shell syntax in it is only a directory name: nothing runs, the run still plots.
+hostile_out="x'; touch INJECTED; echo '"
+(cd "$work" && "$descent" train --model mlp --dataset spirals --epochs 1 --batch-size 100 --threads 2 \
+  --out "$hostile_out" >"$work/hostile.txt") || fail "a run with --out \"$hostile_out\" failed"
+[[ ! -e $work/INJECTED ]] || fail "--out \"$hostile_out\" ran a shell command"
+[[ -s "$work/$hostile_out/metrics.csv" ]] || fail "no metrics.csv in \"$hostile_out\""
+if command -v gnuplot >/dev/null; then
+  [[ -s "$work/$hostile_out/curves.png" ]] || fail "gnuplot drew no curves.png in \"$hostile_out\""
+fi
+
 # eval: the accuracy the run reported last, and a 2x2 confusion matrix summing to the test set.
 "$descent" eval --checkpoint "$work/straight/checkpoint.safetensors" --threads 2 >"$work/eval.txt"
 accuracy=$(sed -n 's/.*"test_accuracy":\([0-9.e-]*\).*/\1/p' <<<"$last")
