@@ -22,6 +22,7 @@
 #include <descent/data/synthetic.h>
 #include <descent/data/text.h>
 #include <descent/data/transforms.h>
+#include <descent/dist/data_parallel.h>
 #include <descent/dist/process_group.h>
 #include <descent/nn/activation.h>
 #include <descent/nn/attention.h>
