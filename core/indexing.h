@@ -1,7 +1,8 @@
 // Indexing and joining: cat/stack/split/chunk, gather/scatter, index_select/index_add,
 // masked_fill/masked_select, nonzero, one_hot, topk, sort/argsort, tril/triu, repeat, flip and
 // constant padding. Index tensors are int64; masks are bool. Graph-free kernels; the public
-// names are in autograd/ops.h.
+// names are in autograd/ops.h. Kernels by subject: core/join.cpp, gather_scatter.cpp, masks.cpp,
+// sort.cpp and shape_copies.cpp, on the walks of core/indexing_walk.h.
 #pragma once
 
 #include <utility>

@@ -2,6 +2,7 @@
 // log_softmax along one dim, stable for large values and -inf entries. Sums accumulate in
 // double for float32 inputs where that costs nothing, or pairwise/blocked otherwise, so that
 // the sum of 16M float32 values is accurate. Graph-free kernels; public names in autograd/ops.h.
+// Reductions are in core/reduce.cpp, softmax in core/softmax.cpp, both on core/reduction_engine.h.
 #pragma once
 
 #include <utility>

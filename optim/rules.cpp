@@ -299,8 +299,6 @@ void Rule<LionOptions>::update(const Tensor& param, const Tensor& grad, ParamSta
   });
 }
 
-// ---- groups ----
-
 // ---- the registry ----
 
 namespace {
