@@ -50,7 +50,7 @@ struct CharGPT : nn::Module {
   explicit CharGPT(const Sizes& s) : tokens(s.vocab, s.width), positions(s.context, s.width), final_norm({s.width}) {
     register_module("tokens", tokens);
     register_module("positions", positions);
-    for (int64_t i = 0; i < s.layers; ++i) blocks.push_back(Block(s.width, s.heads));
+    for (int64_t i = 0; i < s.layers; ++i) blocks.push_back(std::make_shared<Block>(s.width, s.heads));
     register_module("blocks", blocks);
     register_module("final_norm", final_norm);
     for (auto& [name, p] : named_parameters()) {  // GPT-2's initialisation: N(0, 0.02), biases 0

@@ -82,8 +82,8 @@ TransformerBlock::TransformerBlock(int64_t width, int64_t heads, double dropout,
 }
 
 Tensor TransformerBlock::forward(const Tensor& x, Tensor* cache_keys, Tensor* cache_values, int64_t past) {
-  Tensor h = x + attention(attention_norm(x), cache_keys, cache_values, past);
-  return h + mlp(mlp_norm(h));
+  Tensor h = x + attention.forward(attention_norm(x), cache_keys, cache_values, past);
+  return h + mlp.forward(mlp_norm(h));
 }
 
 // ---- GPT ----
@@ -109,7 +109,7 @@ GPT::GPT(const GPTOptions& options_)
   register_module("position_embedding", position_embedding);
   register_module("embedding_dropout", embedding_dropout);
   for (int64_t layer = 0; layer < options.layers; ++layer) {
-    blocks.push_back(TransformerBlock(options.width, options.heads, options.dropout, options.generator));
+    blocks.push_back(std::make_shared<TransformerBlock>(options.width, options.heads, options.dropout, options.generator));
   }
   register_module("blocks", blocks);
   register_module("final_norm", final_norm);
