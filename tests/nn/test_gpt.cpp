@@ -120,7 +120,7 @@ TEST(GPT, MemorisesAShortText) {
   GPT model({.vocab_size = 256, .context = 199, .layers = 2, .heads = 2, .width = 32});
   optim::AdamW optimizer(model.parameters(), {.lr = 1e-2, .weight_decay = 0.0});
   double loss_value = 0;
-  for (int step = 0; step < 300; ++step) {
+  for (int step = 0; step < 150; ++step) {
     Tensor loss = functional::cross_entropy(model(x).squeeze(0), y);
     optimizer.zero_grad();
     loss.backward();
