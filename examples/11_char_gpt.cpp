@@ -4,6 +4,7 @@
 // uses. Trains on the fortunes corpus (or the text file given) with AdamW, warmup + cosine and
 // clipping, then writes a sample. Read nn/functional_attention.h and data/text.h first.
 // Usage: 11_char_gpt [FILE] [--smoke]   (--smoke: a tiny model, 20 steps)
+#include <cmath>
 #include <string>
 
 #include <descent/descent.h>

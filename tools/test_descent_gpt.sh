@@ -49,9 +49,10 @@ tensor_bytes() {
   tail -c +$((header_length + 9)) "$1" | md5sum
 }
 
-# 8222 training bytes / context 16 = 513 windows = 17 steps of 32 per epoch (the last one of 1).
-run=(train --model gpt --text "$text" --layers 1 --heads 2 --width 16 --context 16 --batch-size 32 --epochs 2
-     --lr 3e-3 --threads 2)
+# 8222 training bytes / context 16 = 513 windows = 17 batches of 32 per epoch (the last one of 1),
+# 2 accumulated per step: 9 steps per epoch (the last of one batch).
+run=(train --model gpt --text "$text" --layers 1 --heads 2 --width 16 --context 16 --batch-size 32 --accumulate 2
+     --epochs 2 --lr 3e-3 --threads 2)
 "$descent" "${run[@]}" --out "$work/straight" >"$work/straight.txt"
 [[ -s $work/straight/checkpoint.safetensors ]] || fail "no checkpoint in the run's directory"
 header=$(head -n 1 "$work/straight/metrics.csv")
@@ -59,7 +60,7 @@ header=$(head -n 1 "$work/straight/metrics.csv")
   fail "metrics.csv header: $header"
 [[ $(grep -c '^epoch,' "$work/straight/metrics.csv") -eq 2 ]] || fail "metrics.csv: not 2 epoch rows"
 steps=$(grep -c '^step,' "$work/straight/metrics.csv")
-[[ $steps -eq 34 ]] || fail "metrics.csv: $steps step rows, not 34 (17 per epoch)"
+[[ $steps -eq 18 ]] || fail "metrics.csv: $steps step rows, not 18 (9 per epoch)"
 # Epoch rows: bits = nats / ln 2, a positive throughput, and a held-out loss below the uniform ln 256.
 awk -F, '/^epoch,/ { if ($8 <= 0 || ($6 / log(2) - $8) ^ 2 > 1e-6 || $9 <= 0 || $6 >= log(256)) bad = 1 }
          END { exit bad }' "$work/straight/metrics.csv" || fail "epoch rows: bits, throughput or loss wrong"
@@ -69,8 +70,8 @@ for key in model test_loss test_bits_per_token tokens_per_second; do
 done
 grep -q 'held-out loss .* bits per token' "$work/straight.txt" || fail "the epoch lines do not give the held-out loss"
 
-# Stopped after 25 steps (8 into the second epoch), then resumed to the end: the same bits.
-"$descent" "${run[@]}" --out "$work/resumed" --stop-after-steps 25 >"$work/stopped.txt"
+# Stopped after 13 steps (4 into the second epoch), then resumed to the end: the same bits.
+"$descent" "${run[@]}" --out "$work/resumed" --stop-after-steps 13 >"$work/stopped.txt"
 grep -q 'continue with: descent train --resume' "$work/stopped.txt" || fail "a stopped run does not say how to resume"
 "$descent" train --resume "$work/resumed" --threads 2 >"$work/resumed.txt"
 [[ $(tensor_bytes "$work/straight/checkpoint.safetensors") == $(tensor_bytes "$work/resumed/checkpoint.safetensors") ]] ||
