@@ -27,7 +27,8 @@ Tensor split_heads(const Tensor& x, int64_t heads) { return x.unflatten(-1, {hea
 // ---- CausalSelfAttention ----
 
 CausalSelfAttention::CausalSelfAttention(int64_t width, int64_t heads, double dropout, Generator* generator)
-    : width(width), heads(heads), qkv(width, 3 * width), projection(width, width), residual_dropout(dropout, generator) {
+    : width(width), heads(heads), qkv(width, 3 * width), projection(width, width),
+      residual_dropout(dropout, generator) {
   register_module("qkv", qkv);
   register_module("projection", projection);
   register_module("residual_dropout", residual_dropout);
@@ -109,7 +110,8 @@ GPT::GPT(const GPTOptions& options_)
   register_module("position_embedding", position_embedding);
   register_module("embedding_dropout", embedding_dropout);
   for (int64_t layer = 0; layer < options.layers; ++layer) {
-    blocks.push_back(std::make_shared<TransformerBlock>(options.width, options.heads, options.dropout, options.generator));
+    blocks.push_back(
+        std::make_shared<TransformerBlock>(options.width, options.heads, options.dropout, options.generator));
   }
   register_module("blocks", blocks);
   register_module("final_norm", final_norm);

@@ -80,9 +80,11 @@ void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given
   train.add_option("--text", c.text, "gpt: the text file to learn (default: the fortunes corpus)")
       ->check(CLI::ExistingFile);
   train.add_option("--layers", c.layers, "gpt: transformer blocks")->check(kPositive)->capture_default_str();
-  train.add_option("--heads", c.heads, "gpt: attention heads (a divisor of --width)")->check(kPositive)->capture_default_str();
+  train.add_option("--heads", c.heads, "gpt: attention heads (a divisor of --width)")
+      ->check(kPositive)->capture_default_str();
   train.add_option("--width", c.width, "gpt: the model's width")->check(kPositive)->capture_default_str();
-  train.add_option("--context", c.context, "gpt: tokens (bytes) a window holds")->check(kPositive)->capture_default_str();
+  train.add_option("--context", c.context, "gpt: tokens (bytes) a window holds")
+      ->check(kPositive)->capture_default_str();
   train.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")->check(kPositive);
   train.add_option("--seed", c.seed, "seeds the weights, the shuffling and the synthetic data")->capture_default_str();
   train.add_option("--out", command.out_dir, "directory for metrics.csv, checkpoint.safetensors, curves.png "
@@ -129,7 +131,8 @@ void add_sample_options(CLI::App& sample, SampleCommand& command) {
       ->check(kNonNegative)->capture_default_str();
   sample.add_option("--top-p", command.sampling.top_p, "draw among the most likely holding this mass (nucleus)")
       ->check(kPositive & CLI::Range(0.0, 1.0))->capture_default_str();
-  sample.add_option("--seed", command.seed, "seeds the draws: the same seed gives the same text")->capture_default_str();
+  sample.add_option("--seed", command.seed, "seeds the draws: the same seed gives the same text")
+      ->capture_default_str();
   sample.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")->check(kPositive);
 }
 

@@ -69,7 +69,8 @@ std::string format_confusion(const Evaluation& evaluation, const std::vector<std
 
 namespace {
 
-constexpr const char* kCsvHeader = "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second";
+constexpr const char* kCsvHeader =
+    "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second";
 
 // The rows of an existing metrics.csv whose step (third column) is at most `last_step` (rows
 // without a step, such as a line cut short by a kill, are dropped).

@@ -46,8 +46,8 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// Draws <dir>/curves.png (training and test loss and lr against step, test accuracy against epoch) from
-// <dir>/metrics.csv with gnuplot; the script stays beside it as curves.gp. Returns "" on success,
+// Draws <dir>/curves.png (training and test loss and lr against step, test accuracy against
+// epoch) from <dir>/metrics.csv with gnuplot; the script stays beside it as curves.gp. Returns "" on success,
 // else a note saying why there is no plot (gnuplot missing or failed): the run never fails for it.
 std::string plot_curves(const std::string& dir);
 

@@ -291,10 +291,11 @@ int run_train(const TrainCommand& command) {
     double train_loss = trainer.counters.epoch_loss_sum / static_cast<double>(std::max<int64_t>(trainer.counters.epoch_batches, 1));
     double tokens_per_second = trainer.samples_per_second() * static_cast<double>(trainer.task.targets_per_example);
     metrics.log_epoch(epoch + 1, trainer.counters.global_step, train_loss, trainer.lr(), *test, tokens_per_second);
-    std::string measured = trainer.task.is_text()
-                               ? fmt::format("held-out loss {:.4f} ({:.3f} bits per token)  {:.0f} tokens/s", test->loss,
-                                             test->bits_per_token(), tokens_per_second)
-                               : fmt::format("test loss {:.4f}  test accuracy {:.2f}%", test->loss, 100.0 * test->accuracy);
+    std::string measured =
+        trainer.task.is_text()
+            ? fmt::format("held-out loss {:.4f} ({:.3f} bits per token)  {:.0f} tokens/s", test->loss,
+                          test->bits_per_token(), tokens_per_second)
+            : fmt::format("test loss {:.4f}  test accuracy {:.2f}%", test->loss, 100.0 * test->accuracy);
     fmt::print("epoch {}/{}  train loss {:.4f}  {}  lr {:.3g}  {:.1f} s\n", epoch + 1, config.epochs, train_loss,
                measured, trainer.lr(), trainer.counters.train_seconds);
     std::fflush(stdout);

@@ -83,8 +83,9 @@ TEST(GPT, CachedGenerationDrawsTheSameTokensAsFullRecomputation) {
                                           SamplingOptions{.top_p = 0.9}, SamplingOptions{.temperature = 0}}) {
     Generator cached_generator(42), full_generator(42);
     std::vector<int64_t> streamed;
-    std::vector<int64_t> cached = model.generate(prompt, within_context, {.sampling = sampling, .generator = &cached_generator},
-                                                 [&](int64_t token) { streamed.push_back(token); });
+    std::vector<int64_t> cached =
+        model.generate(prompt, within_context, {.sampling = sampling, .generator = &cached_generator},
+                       [&](int64_t token) { streamed.push_back(token); });
     std::vector<int64_t> full = model.generate(
         prompt, within_context, {.sampling = sampling, .generator = &full_generator, .use_cache = false});
     EXPECT_EQ(cached, full) << "temperature " << sampling.temperature << ", top_k " << sampling.top_k;
@@ -105,7 +106,8 @@ TEST(GPT, GenerationContinuesPastTheContext) {
   ASSERT_EQ(cached.size(), 40u);
   for (int64_t token : cached) EXPECT_TRUE(token >= 0 && token < 11) << token;
   // Identical while the sequence fits the context (8 - 2 + 1 tokens); the two then forget differently.
-  EXPECT_EQ(std::vector<int64_t>(cached.begin(), cached.begin() + 7), std::vector<int64_t>(full.begin(), full.begin() + 7));
+  EXPECT_EQ(std::vector<int64_t>(cached.begin(), cached.begin() + 7),
+            std::vector<int64_t>(full.begin(), full.begin() + 7));
 }
 
 TEST(GPT, MemorisesAShortText) {

@@ -101,7 +101,8 @@ TEST(Sampling, DrawsAreDeterministicForASeedAndFollowTheDistribution) {
 
 TEST(Sampling, BadOptionsAndLogitsAreClearErrors) {
   Tensor logits = tensor(std::vector<double>{0.0, 1.0});
-  EXPECT_TRUE(throws_with<ValueError>([&] { sampling_distribution(logits, {.temperature = -1}); }, {"temperature", "-1"}));
+  EXPECT_TRUE(
+      throws_with<ValueError>([&] { sampling_distribution(logits, {.temperature = -1}); }, {"temperature", "-1"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { sampling_distribution(logits, {.top_k = -2}); }, {"top_k", "-2"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { sampling_distribution(logits, {.top_p = 0}); }, {"top_p", "(0, 1]"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { sampling_distribution(logits, {.top_p = 1.5}); }, {"top_p", "1.5"}));
