@@ -50,7 +50,8 @@ const CLI::Validator kNonNegative = at_least(0, true);
 
 void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given) {
   auto& c = command.config;
-  train.add_option("--model", c.model, "mlp (784-512-256-10), cnn (the north-star CNN) or gpt (a transformer on text)")
+  train.add_option("--model", c.model,
+                   "mlp (784-512-256-10), cnn (the north-star CNN) or gpt (a transformer on text)")
       ->check(one_of({"mlp", "cnn", "gpt"}))->capture_default_str();
   train.add_option("--dataset", c.dataset, "fashion-mnist, mnist or spirals (synthetic, 2-d)")
       ->check(one_of({"fashion-mnist", "mnist", "spirals"}))->capture_default_str();
@@ -194,8 +195,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (train->parsed()) {
+      apply_gpt_defaults(*train, train_command.config);  // first: gpt's dataset has no directory to check
       check_train_command(*train, train_command);
-      apply_gpt_defaults(*train, train_command.config);
     }
     if (sample->parsed() && sample_command.prompt.empty()) {
       throw CLI::ValidationError("--prompt", "must hold at least one byte");
