@@ -1,10 +1,11 @@
-// The two subcommands of `descent`, called by tools/main.cpp once the command line is parsed.
+// The subcommands of `descent`, called by tools/main.cpp once the command line is parsed.
 // Each returns the process's exit code; errors of the library propagate as exceptions.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include <descent/nn/sampling.h>
 #include "tools/config.h"
 
 namespace descent::tools {
@@ -29,5 +30,15 @@ struct EvalCommand {
   int threads = 0;
 };
 int run_eval(const EvalCommand& command);
+
+struct SampleCommand {
+  std::string checkpoint;  // a `descent train --model gpt` run's directory or its checkpoint file
+  std::string prompt;
+  int64_t tokens = 200;    // tokens to generate after the prompt
+  nn::SamplingOptions sampling;
+  uint64_t seed = 0;
+  int threads = 0;
+};
+int run_sample(const SampleCommand& command);
 
 }  // namespace descent::tools

@@ -52,6 +52,7 @@ void visit_fields(Config& c, Visitor&& v) {
   v("beta1", c.betas.at(0)); v("beta2", c.betas.at(1)); v("schedule", c.schedule);
   v("warmup_steps", c.warmup_steps); v("batch_size", c.batch_size); v("accumulate", c.accumulate);
   v("epochs", c.epochs); v("clip_grad_norm", c.clip_grad_norm); v("seed", c.seed);
+  v("text", c.text); v("layers", c.layers); v("heads", c.heads); v("width", c.width); v("context", c.context);
 }
 
 std::map<std::string, std::string> TrainConfig::to_metadata() const {

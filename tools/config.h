@@ -11,8 +11,8 @@
 namespace descent::tools {
 
 struct TrainConfig {
-  std::string model = "cnn";                  // mlp | cnn
-  std::string dataset = "fashion-mnist";      // fashion-mnist | mnist | spirals
+  std::string model = "cnn";                  // mlp | cnn | gpt
+  std::string dataset = "fashion-mnist";      // fashion-mnist | mnist | spirals | text (gpt's)
   std::string data_dir;                       // "" : the dataset's default directory
   std::string optimizer = "sgd";              // sgd | adam | adamw | rmsprop | lion
   double lr = -1;                             // < 0: the optimizer's default (default_lr)
@@ -27,12 +27,15 @@ struct TrainConfig {
   int64_t epochs = 3;
   double clip_grad_norm = 0;                  // 0: no clipping
   uint64_t seed = 0;
+  // --model gpt (tools/text_task.cpp): the text file ("": the fortunes corpus) and the sizes.
+  std::string text;
+  int64_t layers = 4, heads = 4, width = 128, context = 128;
 
   // Fills the defaults that depend on other options (lr, momentum, weight decay, betas); the
   // warmup needs the step count and is resolved by warmup_steps_for().
   void resolve_defaults(bool betas_given);
   int64_t warmup_steps_for(int64_t total_steps) const;
-  bool image_dataset() const { return dataset != "spirals"; }
+  bool image_dataset() const { return dataset == "fashion-mnist" || dataset == "mnist"; }
   std::string resolved_data_dir() const;
 
   std::map<std::string, std::string> to_metadata() const;  // keys "config.<name>"

@@ -17,9 +17,15 @@ int run_eval(const EvalCommand& command) {
   TrainConfig config = TrainConfig::from_metadata(checkpoint.metadata, command.checkpoint);
   if (!command.data_dir.empty()) config.data_dir = command.data_dir;
   Task task = load_task(config);
-  std::unique_ptr<Classifier> model = make_model(config.model, task.in_features, task.classes());
+  std::unique_ptr<Classifier> model = make_model(config, task);
   model->load_state_dict(take_prefixed_tensors(checkpoint, "model"));
   Evaluation test = evaluate(*model, task, task.test);
+  if (task.is_text()) {
+    fmt::print("{} on the held-out part of {} ({} tokens): loss {:.4f}, {:.3f} bits per token, next-token "
+               "accuracy {:.2f}%\n", config.model, task.corpus->name(), test.examples, test.loss, test.bits_per_token(),
+               100.0 * test.accuracy);
+    return 0;
+  }
   fmt::print("{} on the {} test set ({} examples): test loss {:.4f}, test accuracy {:.2f}%\n\n{}", config.model,
              config.dataset, test.examples, test.loss, 100.0 * test.accuracy, format_confusion(test, task.class_names));
   return 0;

@@ -1,4 +1,5 @@
-// The `descent` program: `descent train` (tools/train.cpp) and `descent eval` (tools/eval.cpp).
+// The `descent` program: `descent train` (tools/train.cpp), `descent eval` (tools/eval.cpp) and
+// `descent sample` (tools/sample.cpp).
 // This file parses the command line with CLI11 and turns failures into exit codes: a bad command
 // line is one line of error, then the usage, and exit 2; an error while running is one line and
 // exit 1.
@@ -17,6 +18,7 @@
 namespace {
 
 using descent::tools::EvalCommand;
+using descent::tools::SampleCommand;
 using descent::tools::TrainCommand;
 
 // The validator of a choice among names, listing them in the error.
@@ -48,8 +50,9 @@ const CLI::Validator kNonNegative = at_least(0, true);
 
 void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given) {
   auto& c = command.config;
-  train.add_option("--model", c.model, "mlp (784-512-256-10) or cnn (the north-star CNN)")
-      ->check(one_of({"mlp", "cnn"}))->capture_default_str();
+  train.add_option("--model", c.model,
+                   "mlp (784-512-256-10), cnn (the north-star CNN) or gpt (a transformer on text)")
+      ->check(one_of({"mlp", "cnn", "gpt"}))->capture_default_str();
   train.add_option("--dataset", c.dataset, "fashion-mnist, mnist or spirals (synthetic, 2-d)")
       ->check(one_of({"fashion-mnist", "mnist", "spirals"}))->capture_default_str();
   train.add_option("--data-dir", c.data_dir, "directory of the IDX files (default: /usr/share/datasets/<dataset>)");
@@ -75,6 +78,14 @@ void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given
   train.add_option("--epochs", c.epochs, "passes over the training set")->check(kPositive)->capture_default_str();
   train.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradients' total norm to this (0: off)")
       ->check(kNonNegative);
+  train.add_option("--text", c.text, "gpt: the text file to learn (default: the fortunes corpus)")
+      ->check(CLI::ExistingFile);
+  train.add_option("--layers", c.layers, "gpt: transformer blocks")->check(kPositive)->capture_default_str();
+  train.add_option("--heads", c.heads, "gpt: attention heads (a divisor of --width)")
+      ->check(kPositive)->capture_default_str();
+  train.add_option("--width", c.width, "gpt: the model's width")->check(kPositive)->capture_default_str();
+  train.add_option("--context", c.context, "gpt: tokens (bytes) a window holds")
+      ->check(kPositive)->capture_default_str();
   train.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")->check(kPositive);
   train.add_option("--seed", c.seed, "seeds the weights, the shuffling and the synthetic data")->capture_default_str();
   train.add_option("--out", command.out_dir, "directory for metrics.csv, checkpoint.safetensors, curves.png "
@@ -84,6 +95,46 @@ void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given
   train.add_option("--stop-after-steps", command.stop_after_steps,
                    "stop after this many optimizer steps and write a checkpoint, as if interrupted")
       ->check(kPositive);
+}
+
+// --model gpt learns text: --dataset is not its, the text and size options are nobody else's.
+void check_gpt_options(const CLI::App& train, const descent::tools::TrainConfig& c) {
+  bool gpt = c.model == "gpt";
+  if (gpt && train.count("--dataset") > 0) {
+    throw CLI::ValidationError("--dataset", "gpt learns text: give a file with --text instead");
+  }
+  for (const char* name : {"--text", "--layers", "--heads", "--width", "--context"}) {
+    if (!gpt && train.count(name) > 0) throw CLI::ValidationError(name, "is an option of --model gpt only");
+  }
+  if (gpt && c.width % c.heads != 0) {
+    throw CLI::ValidationError("--heads", fmt::format("--width {} is not divisible by --heads {}", c.width, c.heads));
+  }
+}
+
+// The defaults --model gpt changes, for the options not given: its data is text, its optimizer
+// AdamW with gradient clipping.
+void apply_gpt_defaults(const CLI::App& train, descent::tools::TrainConfig& c) {
+  if (c.model != "gpt") return;
+  c.dataset = "text";
+  if (train.count("--optimizer") == 0) c.optimizer = "adamw";
+  if (train.count("--clip-grad-norm") == 0) c.clip_grad_norm = 1.0;
+}
+
+void add_sample_options(CLI::App& sample, SampleCommand& command) {
+  sample.add_option("--checkpoint", command.checkpoint, "the run directory (or its checkpoint.safetensors) of "
+                                                        "descent train --model gpt")
+      ->required()->check(CLI::ExistingPath);
+  sample.add_option("--prompt", command.prompt, "the text to continue (1 to --context bytes)")->required();
+  sample.add_option("--tokens", command.tokens, "bytes to generate")->check(kNonNegative)->capture_default_str();
+  sample.add_option("--temperature", command.sampling.temperature, "divides the logits; 0: always the most likely")
+      ->check(kNonNegative)->capture_default_str();
+  sample.add_option("--top-k", command.sampling.top_k, "draw among the k most likely only (0: all)")
+      ->check(kNonNegative)->capture_default_str();
+  sample.add_option("--top-p", command.sampling.top_p, "draw among the most likely holding this mass (nucleus)")
+      ->check(kPositive & CLI::Range(0.0, 1.0))->capture_default_str();
+  sample.add_option("--seed", command.seed, "seeds the draws: the same seed gives the same text")
+      ->capture_default_str();
+  sample.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")->check(kPositive);
 }
 
 // What CLI11 cannot check alone: combinations, and the dataset's directory.
@@ -100,6 +151,7 @@ void check_train_command(const CLI::App& train, const TrainCommand& command) {
     return;
   }
   const auto& c = command.config;
+  check_gpt_options(train, c);
   if (c.model == "cnn" && !c.image_dataset()) {
     throw CLI::ValidationError("--model", "cnn needs an image dataset (fashion-mnist or mnist), not " + c.dataset);
   }
@@ -135,10 +187,20 @@ int main(int argc, char** argv) {
   eval->add_option("--threads", eval_command.threads, "threads for the kernels (default: all cores)")
       ->check(kPositive);
 
+  SampleCommand sample_command;
+  CLI::App* sample = app.add_subcommand("sample", "continue a prompt with a gpt checkpoint, streaming to stdout");
+  add_sample_options(*sample, sample_command);
+
   // NOTE: app.help() gives the help of the subcommand on the command line, if any.
   try {
     app.parse(argc, argv);
-    if (train->parsed()) check_train_command(*train, train_command);
+    if (train->parsed()) {
+      apply_gpt_defaults(*train, train_command.config);  // first: gpt's dataset has no directory to check
+      check_train_command(*train, train_command);
+    }
+    if (sample->parsed() && sample_command.prompt.empty()) {
+      throw CLI::ValidationError("--prompt", "must hold at least one byte");
+    }
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
@@ -156,6 +218,7 @@ int main(int argc, char** argv) {
       train_command.command_line = joined_command_line(argc, argv);
       return descent::tools::run_train(train_command);
     }
+    if (sample->parsed()) return descent::tools::run_sample(sample_command);
     return descent::tools::run_eval(eval_command);
   } catch (const std::exception& error) {
     std::fflush(stdout);

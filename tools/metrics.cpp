@@ -22,7 +22,7 @@ Evaluation evaluate(Classifier& model, const Task& task, const data::DatasetPtr&
   model.eval();
   // NOTE: an explicit seed, so that building the loader draws nothing from the default
   // generator (a training run's random stream must not depend on when it evaluates).
-  data::DataLoader loader(dataset, {.batch_size = 1000, .seed = 0});
+  data::DataLoader loader(dataset, {.batch_size = task.eval_batch_size, .seed = 0});
   Evaluation result;
   int64_t classes = task.classes();
   result.confusion.assign(classes * classes, 0);
@@ -30,10 +30,10 @@ Evaluation evaluate(Classifier& model, const Task& task, const data::DatasetPtr&
   int64_t correct = 0;
   for (auto [x, y] : loader) {
     Tensor logits = model(task.prepare(x));
-    loss_sum += nn::functional::cross_entropy(logits, y, {.reduction = nn::functional::Reduction::Sum})
+    Tensor truth = y.flatten().contiguous();  // one target per row of logits
+    loss_sum += nn::functional::cross_entropy(logits, truth, {.reduction = nn::functional::Reduction::Sum})
                     .item<float>();
     Tensor predicted = logits.argmax(1).contiguous();
-    Tensor truth = y.contiguous();
     const int64_t* p = predicted.data<int64_t>();
     const int64_t* t = truth.data<int64_t>();
     for (int64_t i = 0; i < truth.numel(); ++i) {
@@ -69,7 +69,8 @@ std::string format_confusion(const Evaluation& evaluation, const std::vector<std
 
 namespace {
 
-constexpr const char* kCsvHeader = "kind,epoch,step,loss,lr,test_loss,test_accuracy";
+constexpr const char* kCsvHeader =
+    "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second";
 
 // The rows of an existing metrics.csv whose step (third column) is at most `last_step` (rows
 // without a step, such as a line cut short by a kill, are dropped).
@@ -101,12 +102,13 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
 }
 
 void MetricsLog::log_step(int64_t epoch, int64_t step, double loss, double lr) {
-  out_ << fmt::format("step,{},{},{:.6g},{:.6g},,\n", epoch, step, loss, lr);
+  out_ << fmt::format("step,{},{},{:.6g},{:.6g},,,,\n", epoch, step, loss, lr);
 }
 
-void MetricsLog::log_epoch(int64_t epoch, int64_t step, double train_loss, double lr, const Evaluation& test) {
-  out_ << fmt::format("epoch,{},{},{:.6g},{:.6g},{:.6g},{:.6g}\n", epoch, step, train_loss, lr, test.loss,
-                      test.accuracy);
+void MetricsLog::log_epoch(int64_t epoch, int64_t step, double train_loss, double lr, const Evaluation& test,
+                           double tokens_per_second) {
+  out_ << fmt::format("epoch,{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}\n", epoch, step, train_loss, lr, test.loss,
+                      test.accuracy, test.bits_per_token(), tokens_per_second);
   out_.flush();
 }
 
@@ -120,8 +122,10 @@ std::string plot_curves(const std::string& dir) {
               "set datafile separator ','\n"
               "set key off\nset grid\n"
               "set multiplot layout 3,1\n"
-              "set title 'training loss'\nset xlabel 'step'\nset logscale y\n"
-              "plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? $4 : 1/0) with lines lc rgb '#4477aa'\n"
+              "set title 'training loss (line) and test / held-out loss (points)'\n"
+              "set xlabel 'step'\nset logscale y\n"
+              "plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? $4 : 1/0) with lines lc rgb '#4477aa', \\\n"
+              "     '' every ::1 using 3:(strcol(1) eq 'epoch' ? $6 : 1/0) with linespoints lc rgb '#aa3377'\n"
               "unset logscale y\n"
               "set title 'test accuracy'\nset xlabel 'epoch'\n"
               "plot 'metrics.csv' every ::1 using 2:(strcol(1) eq 'epoch' ? $7 : 1/0) with linespoints lc rgb '#228833'\n"

@@ -2,6 +2,7 @@
 // optimizer step and one per epoch); curves.png drawn from it by gnuplot.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -13,10 +14,12 @@
 namespace descent::tools {
 
 struct Evaluation {
-  double loss = 0.0;       // mean cross-entropy
+  double loss = 0.0;       // mean cross-entropy per target (nats)
   double accuracy = 0.0;   // fraction correct
-  int64_t examples = 0;
+  int64_t examples = 0;    // targets scored (a text window has one per position)
   std::vector<int64_t> confusion;  // [true class * classes + predicted class]
+  // The loss in bits: bits per byte for byte-level text.
+  double bits_per_token() const { return loss / std::log(2.0); }
 };
 
 // The model (switched to eval mode, under no-grad) over `dataset` in order.
@@ -25,24 +28,26 @@ Evaluation evaluate(Classifier& model, const Task& task, const data::DatasetPtr&
 // The confusion matrix as text: a row per true class, a column per predicted class.
 std::string format_confusion(const Evaluation& evaluation, const std::vector<std::string>& class_names);
 
-// metrics.csv: kind,epoch,step,loss,lr,test_loss,test_accuracy. "step" rows hold the training
-// loss and lr of one optimizer step; "epoch" rows the epoch's mean training loss and the test
-// metrics after it.
+// metrics.csv: kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,
+// tokens_per_second. "step" rows hold the training loss and lr of one optimizer step; "epoch"
+// rows the epoch's mean training loss, the test metrics after it and the training throughput in
+// targets per second (next tokens for text, examples for the classifiers).
 class MetricsLog {
  public:
   // A new file; or, when resuming from `resume_step`, the existing file without the rows written
   // after that step (a run killed after its last checkpoint wrote some).
   MetricsLog(const std::string& path, int64_t resume_step);
   void log_step(int64_t epoch, int64_t step, double loss, double lr);
-  void log_epoch(int64_t epoch, int64_t step, double train_loss, double lr, const Evaluation& test);
+  void log_epoch(int64_t epoch, int64_t step, double train_loss, double lr, const Evaluation& test,
+                 double tokens_per_second);
   void flush() { out_.flush(); }
 
  private:
   std::ofstream out_;
 };
 
-// Draws <dir>/curves.png (training loss and lr against step, test accuracy against epoch) from
-// <dir>/metrics.csv with gnuplot; the script stays beside it as curves.gp. Returns "" on success,
+// Draws <dir>/curves.png (training and test loss and lr against step, test accuracy against
+// epoch) from <dir>/metrics.csv with gnuplot; the script stays beside it as curves.gp. Returns "" on success,
 // else a note saying why there is no plot (gnuplot missing or failed): the run never fails for it.
 std::string plot_curves(const std::string& dir);
 

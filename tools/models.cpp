@@ -4,8 +4,14 @@
 #include <descent/autograd/ops.h>
 #include <descent/core/error.h>
 #include <descent/nn/functional_pool.h>
+#include <descent/optim/rules.h>
+#include "tools/text_task.h"
 
 namespace descent::tools {
+
+std::vector<optim::GroupSpec> Classifier::parameter_groups(double weight_decay) const {
+  return optim::weight_decay_groups(named_parameters(), weight_decay);
+}
 
 Mlp::Mlp(int64_t in_features, int64_t classes) : fc1(in_features, 512), fc2(512, 256), fc3(256, classes) {
   register_module("fc1", fc1);
@@ -32,10 +38,11 @@ Tensor Cnn::forward(const Tensor& x) {
   return fc2(relu(fc1(h.flatten(1))));
 }
 
-std::unique_ptr<Classifier> make_model(const std::string& name, int64_t in_features, int64_t classes) {
-  if (name == "mlp") return std::make_unique<Mlp>(in_features, classes);
-  check<ValueError>(name == "cnn", "descent: unknown model '{}' (mlp or cnn)", name);
-  return std::make_unique<Cnn>(classes);
+std::unique_ptr<Classifier> make_model(const TrainConfig& config, const Task& task) {
+  if (config.model == "mlp") return std::make_unique<Mlp>(task.in_features, task.classes());
+  if (config.model == "gpt") return std::make_unique<TextModel>(config, task.corpus->vocab_size());
+  check<ValueError>(config.model == "cnn", "descent: unknown model '{}' (mlp, cnn or gpt)", config.model);
+  return std::make_unique<Cnn>(task.classes());
 }
 
 }  // namespace descent::tools

@@ -1,5 +1,6 @@
 // The models `descent train --model` builds: the 784-512-256-10 MLP and the north-star CNN of
-// DESIGN.md. Both are classifiers of normalised inputs; the MLP flattens whatever it is given.
+// DESIGN.md, classifiers of normalised inputs (the MLP flattens whatever it is given), and the
+// GPT of tools/text_task.h, a classifier of each next token.
 #pragma once
 
 #include <memory>
@@ -9,14 +10,18 @@
 #include <descent/nn/conv.h>
 #include <descent/nn/linear.h>
 #include <descent/nn/module.h>
+#include <descent/optim/optimizer.h>
+#include "tools/tasks.h"
 
 namespace descent::tools {
 
-// A model that maps a batch of inputs to class logits [N, classes].
+// A model that maps a batch of inputs to class logits [N, classes] (one row per target).
 class Classifier : public nn::Module {
  public:
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
+  // The optimizer's groups: weights decay, biases and norms do not (optim::weight_decay_groups).
+  virtual std::vector<optim::GroupSpec> parameter_groups(double weight_decay) const;
 };
 
 // in_features -> 512 -> 256 -> classes with ReLU between.
@@ -39,7 +44,7 @@ class Cnn : public Classifier {
   nn::Linear fc1{64 * 5 * 5, 128}, fc2;
 };
 
-// `name` is "mlp" or "cnn"; the input of one example has `in_features` numbers.
-std::unique_ptr<Classifier> make_model(const std::string& name, int64_t in_features, int64_t classes);
+// The model of config.model ("mlp", "cnn" or "gpt") for the task's inputs and classes.
+std::unique_ptr<Classifier> make_model(const TrainConfig& config, const Task& task);
 
 }  // namespace descent::tools

@@ -6,6 +6,7 @@
 #include <descent/autograd/ops.h>
 #include <descent/data/mnist.h>
 #include <descent/data/synthetic.h>
+#include "tools/text_task.h"
 
 namespace descent::tools {
 
@@ -14,6 +15,7 @@ Tensor Task::prepare(const Tensor& x) const {
 }
 
 Task load_task(const TrainConfig& config) {
+  if (config.dataset == "text") return load_text_task(config);
   Task task;
   if (config.dataset == "spirals") {
     // 1000 points per class to learn from, 500 held out; different seeds, one distribution.

@@ -144,8 +144,8 @@ struct Trainer {
       : config(config_), out_dir(std::move(out)), command_line(std::move(command)) {
     manual_seed(config.seed);
     task = load_task(config);
-    model = make_model(config.model, task.in_features, task.classes());
-    optimizer = make_optimizer(config, optim::weight_decay_groups(model->named_parameters(), config.weight_decay));
+    model = make_model(config, task);
+    optimizer = make_optimizer(config, model->parameter_groups(config.weight_decay));
     loader = std::make_unique<data::DataLoader>(
         task.train, data::DataLoaderOptions{.batch_size = config.batch_size, .shuffle = true,
                                             .num_workers = config.image_dataset() ? 1 : 0, .seed = config.seed});
@@ -154,6 +154,9 @@ struct Trainer {
   }
 
   double lr() const { return optimizer->param_groups().front().lr(); }
+  double samples_per_second() const {
+    return counters.train_seconds > 0 ? static_cast<double>(counters.samples) / counters.train_seconds : 0.0;
+  }
 
   void save_checkpoint() const {
     nn::Checkpoint checkpoint;
@@ -191,7 +194,7 @@ struct Trainer {
     auto start = Clock::now();
     model->train();
     for (auto [x, y] : *loader) {
-      Tensor loss = nn::functional::cross_entropy((*model)(task.prepare(x)), y);
+      Tensor loss = nn::functional::cross_entropy((*model)(task.prepare(x)), y.flatten());
       double loss_value = loss.item<float>();
       counters.epoch_loss_sum += loss_value;
       ++counters.epoch_batches;
@@ -233,7 +236,11 @@ nlohmann::ordered_json summary(const Trainer& t, const Evaluation& test, int64_t
   json["test_accuracy"] = test.accuracy;
   json["test_loss"] = test.loss;
   json["train_seconds"] = t.counters.train_seconds;
-  json["samples_per_second"] = t.counters.train_seconds > 0 ? t.counters.samples / t.counters.train_seconds : 0.0;
+  json["samples_per_second"] = t.samples_per_second();
+  if (t.task.is_text()) {
+    json["test_bits_per_token"] = test.bits_per_token();
+    json["tokens_per_second"] = t.samples_per_second() * static_cast<double>(t.task.targets_per_example);
+  }
   json["out"] = t.out_dir;
   return json;
 }
@@ -282,10 +289,15 @@ int run_train(const TrainCommand& command) {
     test = evaluate(*trainer.model, trainer.task, trainer.task.test);
     if (trainer.schedule->plateau) trainer.schedule->plateau->step(test->loss);
     double train_loss = trainer.counters.epoch_loss_sum / static_cast<double>(std::max<int64_t>(trainer.counters.epoch_batches, 1));
-    metrics.log_epoch(epoch + 1, trainer.counters.global_step, train_loss, trainer.lr(), *test);
-    fmt::print("epoch {}/{}  train loss {:.4f}  test loss {:.4f}  test accuracy {:.2f}%  lr {:.3g}  {:.1f} s\n",
-               epoch + 1, config.epochs, train_loss, test->loss, 100.0 * test->accuracy, trainer.lr(),
-               trainer.counters.train_seconds);
+    double tokens_per_second = trainer.samples_per_second() * static_cast<double>(trainer.task.targets_per_example);
+    metrics.log_epoch(epoch + 1, trainer.counters.global_step, train_loss, trainer.lr(), *test, tokens_per_second);
+    std::string measured =
+        trainer.task.is_text()
+            ? fmt::format("held-out loss {:.4f} ({:.3f} bits per token)  {:.0f} tokens/s", test->loss,
+                          test->bits_per_token(), tokens_per_second)
+            : fmt::format("test loss {:.4f}  test accuracy {:.2f}%", test->loss, 100.0 * test->accuracy);
+    fmt::print("epoch {}/{}  train loss {:.4f}  {}  lr {:.3g}  {:.1f} s\n", epoch + 1, config.epochs, train_loss,
+               measured, trainer.lr(), trainer.counters.train_seconds);
     std::fflush(stdout);
     trainer.counters.epoch_loss_sum = 0.0;
     trainer.counters.epoch_batches = 0;

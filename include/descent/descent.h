@@ -38,12 +38,14 @@
 #include <descent/nn/functional_loss.h>
 #include <descent/nn/functional_norm.h>
 #include <descent/nn/functional_pool.h>
+#include <descent/nn/gpt.h>
 #include <descent/nn/init.h>
 #include <descent/nn/linear.h>
 #include <descent/nn/loss.h>
 #include <descent/nn/module.h>
 #include <descent/nn/normalization.h>
 #include <descent/nn/pooling.h>
+#include <descent/nn/sampling.h>
 #include <descent/optim/clip.h>
 #include <descent/optim/optimizer.h>
 #include <descent/optim/rules.h>
