@@ -1,4 +1,4 @@
-// The `descent` program: `descent train` (tools/train.cpp) and `descent eval` (tools/eval.cpp).
+// The `descent` program: `descent train` (tools/train.cpp), `descent eval` (tools/eval.cpp) and `descent lab` (lab/).
 // This file parses the command line with CLI11 and turns failures into exit codes: a bad command
 // line is one line of error, then the usage, and exit 2; an error while running is one line and
 // exit 1.
@@ -12,6 +12,7 @@
 #include <exception>
 
 #include <descent/optim/rules.h>
+#include "lab/lab_command.h"
 #include "tools/commands.h"
 
 namespace {
@@ -135,10 +136,14 @@ int main(int argc, char** argv) {
   eval->add_option("--threads", eval_command.threads, "threads for the kernels (default: all cores)")
       ->check(kPositive);
 
+  descent::lab::LabCommand lab_command;
+  CLI::App* lab = descent::lab::add_lab_subcommand(app, lab_command);
+
   // NOTE: app.help() gives the help of the subcommand on the command line, if any.
   try {
     app.parse(argc, argv);
     if (train->parsed()) check_train_command(*train, train_command);
+    if (lab->parsed()) descent::lab::check_lab_command(lab_command);
   } catch (const CLI::CallForHelp&) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
@@ -156,6 +161,7 @@ int main(int argc, char** argv) {
       train_command.command_line = joined_command_line(argc, argv);
       return descent::tools::run_train(train_command);
     }
+    if (lab->parsed()) return descent::lab::run_lab(lab_command);
     return descent::tools::run_eval(eval_command);
   } catch (const std::exception& error) {
     std::fflush(stdout);
