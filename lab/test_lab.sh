@@ -49,7 +49,7 @@ case "$case_name" in
   frame)
     mkdir -p "$out_root"
     list=$("$descent" lab --list) || fail "--list exited non-zero"
-    for name in momentum accumulation; do
+    for name in momentum accumulation schedules updates sharpness noise-scale weight-decay; do
       grep -q "^$name " <<< "$list" || fail "--list does not show $name"
     done
     "$descent" lab no-such-thing > "$out_root/unknown.log" 2>&1
@@ -78,6 +78,11 @@ case "$case_name" in
     worst=$(awk -F, 'NR > 1 && $1 == "float64" { if ($5 + 0 > m) m = $5 + 0 } END { printf "%.17g", m + 0 }' "$csv")
     awk -v w="$worst" 'BEGIN { exit !(w <= 1e-12) }' || fail "accumulation: float64 weight difference $worst > 1e-12"
     ;;
+  schedules) check_report schedules 5 2 ;;
+  updates) check_report updates 4 2 ;;
+  sharpness) check_report sharpness 2 1 ;;
+  noise-scale) check_report noise-scale 10 2 ;;
+  weight-decay) check_report weight-decay 8 2 ;;
   *)
     fail "unknown case $case_name"
     ;;
