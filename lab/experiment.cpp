@@ -103,7 +103,7 @@ std::string heat_map_script(const Plot& plot, const std::string& stem, const std
     return text;
   };
   return fmt::format(
-      "set xtics ({})\nset ytics ({})\nset xrange [-0.5:{}]\nset yrange [-0.5:{}]\nunset grid\n"
+      "set xtics ({})\nset ytics ({})\nset xrange [-0.5:{}]\nset yrange [-0.5:{}]\nunset grid\nunset key\n"
       "set palette defined (0 '#440154', 1 '#21918c', 2 '#fde725')\n"
       "plot '{}.dat' using 1:2:3 with image notitle, '' using 1:2:(sprintf('%.3f', $3)) with labels "
       "tc rgb '#ffffff' notitle\n",
@@ -114,7 +114,7 @@ std::string heat_map_script(const Plot& plot, const std::string& stem, const std
 
 void Report::plot(const Context& context, const Plot& plot) {
   std::string stem = plot.file.substr(0, plot.file.rfind('.'));
-  std::string script = fmt::format("set terminal pngcairo size 900,650\nset output {}\nset title {}\n"
+  std::string script = fmt::format("set terminal pngcairo noenhanced size 900,650\nset output {}\nset title {}\n"
                                    "set xlabel {}\nset ylabel {}\nset grid\nset key box opaque\n",
                                    quoted(plot.file), quoted(plot.title), quoted(plot.x_label),
                                    quoted(plot.y_label));

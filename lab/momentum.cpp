@@ -17,6 +17,9 @@
 // Sutskever et al. 2013, so these settings carry over as they are. Adam (Kingma & Ba 2015) has
 // no such rate; it gets a step size picked by hand.
 #include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 #include <descent/descent.h>
@@ -85,7 +88,7 @@ Report run_momentum(const Context& context) {
   const double root_kappa = std::sqrt(kKappa);
   std::vector<Problem> problems = {
       {"quadratic", [](const Tensor& w) { return 0.5 * sum(tensor({1.0, kKappa}, {.dtype = kFloat64}) * w * w); },
-       "0.5*(x**2 + 100*y**2)", {0.01, 0.05, 0.2, 0.5, 1, 2, 4, 8}, -1.0, 0.3, 0.0, 0.0, 1e-6,
+       "0.5*(x**2 + 100*y**2)", {0.01, 0.05, 0.2, 0.5, 1, 2, 4, 8, 20, 50, 100}, -1.0, 0.3, 0.0, 0.0, 1e-6,
        context.smoke ? 2000 : 20000},
       {"rosenbrock",
        [](const Tensor& w) {
@@ -157,7 +160,7 @@ Report run_momentum(const Context& context) {
                           .x_label = "x", .y_label = "y", .series = paths,
                           .contours = problem.gnuplot_expression, .contour_levels = problem.contour_levels,
                           .x_range = quadratic ? std::pair{-1.2, 0.4} : std::pair{-1.6, 1.6},
-                          .y_range = quadratic ? std::pair{-0.8, 0.8} : std::pair{-0.6, 2.4}});
+                          .y_range = quadratic ? std::pair{-1.6, 1.6} : std::pair{-0.6, 2.4}});
     report.plot(context, {.file = problem.name + "_distance.png", .title = problem.name + ": distance to the minimum",
                           .x_label = "step", .y_label = "|w - w*|", .log_y = true, .series = distances});
   }

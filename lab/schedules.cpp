@@ -2,6 +2,8 @@
 // schedules of optim/schedulers.h: a fixed lr (the common mistake), steps down at 50% and 75% of
 // the budget, linear warmup + cosine, cuts on a plateau of the validation loss, and one-cycle
 // (Smith & Topin 2017). Every schedule peaks at the same lr; the test accuracy is compared.
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 

@@ -87,9 +87,9 @@ Report run_updates(const Context& context) {
                           : fmt::format("batch {} reached {:.0f}% first ({:.1f} s)", fastest->batch, 100 * kTarget,
                                         fastest->seconds_to_target);
   report.conclude(fmt::format(
-      "After {} epochs batch {} had the best test accuracy ({:.2f}%) and the full batch, with {} updates, {:.2f}%; "
+      "After {} epoch{} batch {} had the best test accuracy ({:.2f}%) and the full batch, with {} updates, {:.2f}%; "
       "{}.",
-      epochs, best->batch, 100 * best->accuracy, epochs, 100 * outcomes.back().accuracy, reach));
+      epochs, epochs == 1 ? "" : "s", best->batch, 100 * best->accuracy, epochs, 100 * outcomes.back().accuracy, reach));
   return report;
 }
 

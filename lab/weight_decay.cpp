@@ -3,6 +3,9 @@
 // grid of learning rate x weight decay. Their claim: with AdamW the best weight decay hardly
 // depends on the lr (the good region of the heat map lies along an axis), with Adam + L2 it moves
 // with it (a diagonal).
+#include <functional>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -13,7 +16,7 @@
 namespace descent::lab {
 namespace {
 
-struct Rule {
+struct DecayRule {
   std::string name;
   std::vector<double> decays;
   std::function<std::unique_ptr<optim::Optimizer>(const std::vector<Tensor>&, double lr, double decay)> make;
@@ -27,7 +30,7 @@ Report run_weight_decay(const Context& context) {
   // A small training set, trained long: weight decay matters only where the model can overfit.
   FashionData data = load_fashion(context, smoke ? 512 : 5000, smoke ? 500 : 0);
   const std::vector<double> lrs = {1e-4, 3e-4, 1e-3, 3e-3};
-  const std::vector<Rule> rules = {
+  const std::vector<DecayRule> rules = {
       {"Adam + L2", {0.0, 1e-4, 1e-3, 1e-2, 1e-1},
        [](const std::vector<Tensor>& params, double lr, double decay) {
          return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = lr, .weight_decay = decay});
@@ -52,7 +55,7 @@ Report run_weight_decay(const Context& context) {
 
   std::map<std::string, std::set<double>> best_decays;  // rule -> the best decay of each lr
   std::map<std::string, double> best_accuracy;
-  for (const Rule& rule : rules) {
+  for (const DecayRule& rule : rules) {
     std::vector<double> accuracies;  // [lr][decay], as the heat map reads them
     std::vector<std::vector<double>> by_lr(lrs.size());
     for (double decay : rule.decays) {
