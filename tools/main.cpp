@@ -1,4 +1,5 @@
-// The `descent` program: `descent train` (tools/train.cpp), `descent eval` (tools/eval.cpp) and `descent lab` (lab/).
+// The `descent` program: `descent train` (tools/train.cpp), `descent eval` (tools/eval.cpp) and
+// `descent lab` (lab/lab_command.h).
 // This file parses the command line with CLI11 and turns failures into exit codes: a bad command
 // line is one line of error, then the usage, and exit 2; an error while running is one line and
 // exit 1.
