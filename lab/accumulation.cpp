@@ -93,7 +93,7 @@ Report run_accumulation(const Context& context) {
     }
   }
   report.plot(context, {.file = "weight_difference.png",
-                        .title = fmt::format("k micro-batches against one batch of {}: largest weight difference", kBatch),
+                        .title = fmt::format("k micro-batches against one batch of {}: weight difference", kBatch),
                         .x_label = "step", .y_label = "max |w_accumulated - w_batch|", .log_y = true,
                         .series = curves});
   report.note("Not run here: N ranks of `dist::DataParallel` against one batch of N b (it needs mpirun; a later "

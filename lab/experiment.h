@@ -1,7 +1,7 @@
 // The frame of `descent lab`: the registry of experiments, the report each one writes
 // (DIR/report.md with the table, a conclusion computed from the numbers and the command that
 // reproduces it, plus DIR/results.csv) and its PNG plots through gnuplot. Read this, then one
-// experiment (lab/momentum.cpp is the shortest); copy one to make a new one.
+// experiment (lab/updates.cpp is a short one); copy one to make a new one.
 #pragma once
 
 #include <cstdint>

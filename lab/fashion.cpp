@@ -34,7 +34,9 @@ FashionData load_fashion(const Context& context, int64_t train_count, int64_t te
   return {(train_x - mean_value) / std_value, train_y, (test_x - mean_value) / std_value, test_y};
 }
 
-nn::Sequential fashion_mlp(int64_t hidden) { return nn::Sequential{nn::Linear(784, hidden), nn::ReLU(), nn::Linear(hidden, 10)}; }
+nn::Sequential fashion_mlp(int64_t hidden) {
+  return nn::Sequential{nn::Linear(784, hidden), nn::ReLU(), nn::Linear(hidden, 10)};
+}
 
 Evaluation evaluate(nn::Sequential& model, const Tensor& x, const Tensor& y) {
   autograd::NoGradGuard no_grad;

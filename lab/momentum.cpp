@@ -40,9 +40,17 @@ struct Problem {
   int64_t max_steps;
 };
 
+using MakeOptimizer = std::function<std::unique_ptr<optim::Optimizer>(const Tensor&)>;
+
+// An optimizer of type O with `options` for the one parameter w.
+template <typename O, typename Options>
+MakeOptimizer optimizer_of(Options options) {
+  return [options](const Tensor& w) { return std::make_unique<O>(std::vector<Tensor>{w}, options); };
+}
+
 struct Method {
   std::string name;
-  std::function<std::unique_ptr<optim::Optimizer>(const Tensor&)> make;  // for the parameter w
+  MakeOptimizer make;     // for the parameter w
   std::string settings;   // as shown in the table
   double predicted_rate;  // on the quadratic; 0: none
 };
@@ -109,20 +117,15 @@ Report run_momentum(const Context& context) {
     double nesterov_momentum = quadratic ? (root_kappa - 1.0) / (root_kappa + 1.0) : 0.9;
     double adam_lr = quadratic ? 0.05 : 0.02;
     return {
-        {"SGD", [=](const Tensor& w) { return std::make_unique<optim::SGD>(std::vector<Tensor>{w}, optim::SGDOptions{.lr = sgd_lr}); },
-         fmt::format("lr {:.4g}", sgd_lr), (kKappa - 1.0) / (kKappa + 1.0)},
-        {"heavy ball",
-         [=](const Tensor& w) {
-           return std::make_unique<optim::SGD>(std::vector<Tensor>{w}, optim::SGDOptions{.lr = ball_lr, .momentum = ball_momentum});
-         },
+        {"SGD", optimizer_of<optim::SGD>(optim::SGDOptions{.lr = sgd_lr}), fmt::format("lr {:.4g}", sgd_lr),
+         (kKappa - 1.0) / (kKappa + 1.0)},
+        {"heavy ball", optimizer_of<optim::SGD>(optim::SGDOptions{.lr = ball_lr, .momentum = ball_momentum}),
          fmt::format("lr {:.4g} momentum {:.4g}", ball_lr, ball_momentum), (root_kappa - 1.0) / (root_kappa + 1.0)},
         {"Nesterov",
-         [=](const Tensor& w) {
-           return std::make_unique<optim::SGD>(
-               std::vector<Tensor>{w}, optim::SGDOptions{.lr = nesterov_lr, .momentum = nesterov_momentum, .nesterov = true});
-         },
+         optimizer_of<optim::SGD>(
+             optim::SGDOptions{.lr = nesterov_lr, .momentum = nesterov_momentum, .nesterov = true}),
          fmt::format("lr {:.4g} momentum {:.4g}", nesterov_lr, nesterov_momentum), 1.0 - 1.0 / root_kappa},
-        {"Adam", [=](const Tensor& w) { return std::make_unique<optim::Adam>(std::vector<Tensor>{w}, optim::AdamOptions{.lr = adam_lr}); },
+        {"Adam", optimizer_of<optim::Adam>(optim::AdamOptions{.lr = adam_lr}),
          fmt::format("lr {:.4g} betas 0.9 0.999", adam_lr), 0.0},
     };
   };
@@ -147,7 +150,8 @@ Report run_momentum(const Context& context) {
       steps[problem.name][method.name] = trajectory.steps_to_tolerance;
       Cell predicted = "-";
       if (problem.name == "quadratic" && method.predicted_rate > 0) {
-        predicted = static_cast<int64_t>(std::ceil(std::log(problem.tolerance / start_distance) / std::log(method.predicted_rate)));
+        double shrink = problem.tolerance / start_distance;
+        predicted = static_cast<int64_t>(std::ceil(std::log(shrink) / std::log(method.predicted_rate)));
       }
       report.add_row({problem.name, method.name, method.settings, steps_text(trajectory.steps_to_tolerance), predicted,
                       trajectory.distance.back().second});

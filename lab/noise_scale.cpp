@@ -40,8 +40,8 @@ Report run_noise_scale(const Context& context) {
       "trains on {} Fashion-MNIST pictures. (1) With batch 64, every 20 steps, B_simple from a batch-{} and a "
       "batch-{} gradient of fresh random pictures, smoothed by `study::NoiseScale` (decay 0.9). (2) For each batch "
       "in the sweep, from the same initial weights, the steps until the loss on {} test pictures (checked every "
-      "512 examples) is at most {} (at most {} examples); S_min and E_min from a least-squares fit of S_min / S + E_min / E "
-      "= 1 over the batches that reached it.",
+      "512 examples) is at most {} (at most {} examples); S_min and E_min from a least-squares fit of "
+      "S_min / S + E_min / E = 1 over the batches that reached it.",
       hidden, data.train_x.size(0), kSmallBatch, kBigBatch, data.test_x.size(0), target_loss, max_examples));
   report.set_columns({"quantity", "batch", "value"});
 

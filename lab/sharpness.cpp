@@ -92,7 +92,8 @@ Report run_sharpness(const Context& context) {
   for (double alpha = -0.5; alpha <= 1.5 + 1e-9; alpha += smoke ? 0.25 : 0.05) alphas.push_back(alpha);
   auto line = [&](const Tensor& x, const Tensor& y) {
     study::LossFunction loss = [&] { return nn::functional::cross_entropy(model.forward(x), y); };
-    std::vector<double> values = study::loss_along_line(loss, params, solutions[0].weights, solutions[1].weights, alphas);
+    std::vector<double> values =
+        study::loss_along_line(loss, params, solutions[0].weights, solutions[1].weights, alphas);
     std::vector<std::pair<double, double>> points;
     for (size_t i = 0; i < alphas.size(); ++i) points.emplace_back(alphas[i], values[i]);
     return points;

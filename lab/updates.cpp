@@ -80,7 +80,8 @@ Report run_updates(const Context& context) {
   const Outcome* fastest = nullptr;
   for (const Outcome& o : outcomes) {
     if (o.accuracy > best->accuracy) best = &o;
-    if (o.seconds_to_target >= 0 && (fastest == nullptr || o.seconds_to_target < fastest->seconds_to_target)) fastest = &o;
+    bool reached = o.seconds_to_target >= 0;
+    if (reached && (fastest == nullptr || o.seconds_to_target < fastest->seconds_to_target)) fastest = &o;
   }
   std::string reach = fastest == nullptr
                           ? fmt::format("no batch size reached {:.0f}%", 100 * kTarget)
@@ -89,7 +90,8 @@ Report run_updates(const Context& context) {
   report.conclude(fmt::format(
       "After {} epoch{} batch {} had the best test accuracy ({:.2f}%) and the full batch, with {} updates, {:.2f}%; "
       "{}.",
-      epochs, epochs == 1 ? "" : "s", best->batch, 100 * best->accuracy, epochs, 100 * outcomes.back().accuracy, reach));
+      epochs, epochs == 1 ? "" : "s", best->batch, 100 * best->accuracy, epochs, 100 * outcomes.back().accuracy,
+      reach));
   return report;
 }
 
