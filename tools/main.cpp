@@ -1,5 +1,5 @@
 // The `descent` program: `descent train` (tools/train.cpp), `descent eval` (tools/eval.cpp) and
-// `descent sample` (tools/sample.cpp).
+// `descent sample` (tools/sample.cpp) and `descent lab` (lab/lab_command.h).
 // This file parses the command line with CLI11 and turns failures into exit codes: a bad command
 // line is one line of error, then the usage, and exit 2; an error while running is one line and
 // exit 1.
@@ -13,6 +13,7 @@
 #include <exception>
 
 #include <descent/optim/rules.h>
+#include "lab/lab_command.h"
 #include "tools/commands.h"
 
 namespace {
@@ -191,6 +192,9 @@ int main(int argc, char** argv) {
   CLI::App* sample = app.add_subcommand("sample", "continue a prompt with a gpt checkpoint, streaming to stdout");
   add_sample_options(*sample, sample_command);
 
+  descent::lab::LabCommand lab_command;
+  CLI::App* lab = descent::lab::add_lab_subcommand(app, lab_command);
+
   // NOTE: app.help() gives the help of the subcommand on the command line, if any.
   try {
     app.parse(argc, argv);
@@ -198,6 +202,7 @@ int main(int argc, char** argv) {
       apply_gpt_defaults(*train, train_command.config);  // first: gpt's dataset has no directory to check
       check_train_command(*train, train_command);
     }
+    if (lab->parsed()) descent::lab::check_lab_command(lab_command);
     if (sample->parsed() && sample_command.prompt.empty()) {
       throw CLI::ValidationError("--prompt", "must hold at least one byte");
     }
@@ -219,6 +224,7 @@ int main(int argc, char** argv) {
       return descent::tools::run_train(train_command);
     }
     if (sample->parsed()) return descent::tools::run_sample(sample_command);
+    if (lab->parsed()) return descent::lab::run_lab(lab_command);
     return descent::tools::run_eval(eval_command);
   } catch (const std::exception& error) {
     std::fflush(stdout);
