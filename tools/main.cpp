@@ -177,13 +177,14 @@ int main(int argc, char** argv) {
   add_train_options(*train, train_command, betas_given);
 
   EvalCommand eval_command;
-  CLI::App* eval = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint");
+  CLI::App* eval = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint; a JSON summary last");
   eval->add_option("--checkpoint", eval_command.checkpoint, "a checkpoint.safetensors written by descent train")
       ->required()->check(CLI::ExistingFile);
   eval->add_option("--data-dir", eval_command.data_dir, "directory of the IDX files (default: the training run's)")
       ->check(CLI::ExistingDirectory);
   eval->add_option("--threads", eval_command.threads, "threads for the kernels (default: all cores)")
       ->check(kPositive);
+  eval->add_flag("--json", eval_command.json_only, "print only the JSON summary line, for scripts");
 
   // NOTE: app.help() gives the help of the subcommand on the command line, if any.
   try {
