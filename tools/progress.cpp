@@ -41,7 +41,7 @@ std::string compose(const ProgressState& s, const bool (&shown)[kFields], int ba
   if (shown[kPercent]) line += fmt::format(" {:3}%", static_cast<int>(100.0 * fraction));
   if (shown[kBar]) {
     int filled = static_cast<int>(std::floor(fraction * bar_width));
-    line += "|" + std::string(filled, '#') + std::string(bar_width - filled, ' ') + "|";
+    line += fmt::format("|{}{}|", std::string(filled, '#'), std::string(bar_width - filled, ' '));
   } else {
     line += " ";
   }
@@ -51,10 +51,11 @@ std::string compose(const ProgressState& s, const bool (&shown)[kFields], int ba
   if (shown[kElapsed]) times += format_duration(s.elapsed_seconds);
   if (shown[kRemaining]) {
     double remaining = s.steps_per_second > 0 ? static_cast<double>(s.steps - s.step) / s.steps_per_second : -1.0;
-    times += shown[kElapsed] ? "<" + format_duration(remaining) : format_duration(remaining) + " left";
+    times += shown[kElapsed] ? fmt::format("<{}", format_duration(remaining))
+                             : fmt::format("{} left", format_duration(remaining));
   }
-  if (shown[kStepsPerSecond]) times += (times.empty() ? "" : ", ") + format_rate(s.steps_per_second);
-  if (!times.empty()) line += " [" + times + "]";
+  if (shown[kStepsPerSecond]) times += fmt::format("{}{}", times.empty() ? "" : ", ", format_rate(s.steps_per_second));
+  if (!times.empty()) line += fmt::format(" [{}]", times);
 
   if (shown[kLoss]) line += fmt::format(" loss {:.4f}", s.loss);
   if (shown[kLr]) line += fmt::format(" lr {:.3g}", s.lr);

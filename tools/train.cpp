@@ -219,7 +219,12 @@ struct Trainer {
     if (auto earlier = checkpoint.metadata.find("resumed_with"); earlier != checkpoint.metadata.end()) {
       nlohmann::json list = nlohmann::json::parse(earlier->second, nullptr, false);
       check<ValueError>(list.is_array(), "{}: metadata resumed_with is not a JSON list", file);
-      resumed_with.insert(resumed_with.begin(), list.begin(), list.end());
+      std::vector<std::string> lines;
+      for (const nlohmann::json& line : list) {
+        check<ValueError>(line.is_string(), "{}: metadata resumed_with holds a non-string {}", file, line.dump());
+        lines.push_back(line.get<std::string>());
+      }
+      resumed_with.insert(resumed_with.begin(), lines.begin(), lines.end());
     }
   }
 
