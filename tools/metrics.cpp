@@ -180,7 +180,7 @@ set multiplot layout 3,1
 set title 'loss'
 set xlabel 'step'
 set logscale y
-set key top right
+set key bottom left opaque
 smoothing = {smoothing:.6f}
 raw = NaN; n = 0; average = 0
 smoothed(loss) = (n = n + 1, average = smoothing * average + (1 - smoothing) * loss, average / (1 - smoothing ** n))

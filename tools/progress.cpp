@@ -100,11 +100,16 @@ void watch_resizes() {
   (void)installed;
 }
 
-// The terminal's columns; 80 when it does not say.
+// The terminal's columns, asked again only after a SIGWINCH; 80 when it does not say. One value
+// for every bar of the process: each epoch's bar is a new ProgressBar.
 int terminal_width() {
-  winsize size{};
-  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
-  return 80;
+  static int width = 80;
+  if (g_resized) {
+    g_resized = 0;
+    winsize size{};
+    width = ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 80;
+  }
+  return width;
 }
 
 }  // namespace
@@ -121,10 +126,6 @@ void ProgressBar::update(int64_t step, double loss, double lr, int64_t samples) 
   auto now = Clock::now();
   if (step != steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
   last_draw_ = now;
-  if (g_resized) {
-    g_resized = 0;
-    width_ = terminal_width();
-  }
   double seconds = std::chrono::duration<double>(now - start_).count();
   // NOTE: the rates are means over the bar's steps, not tqdm's exponential moving average: the
   // steps of one run cost the same, and a mean's remaining time does not jump.
@@ -132,7 +133,7 @@ void ProgressBar::update(int64_t step, double loss, double lr, int64_t samples) 
                       .elapsed_seconds = seconds,
                       .steps_per_second = seconds > 0 ? static_cast<double>(step - first_step_) / seconds : 0.0,
                       .samples_per_second = seconds > 0 ? static_cast<double>(samples_) / seconds : 0.0};
-  fmt::print("\r{}\033[K", render_progress(state, width_));
+  fmt::print("\r{}\033[K", render_progress(state, terminal_width()));
   std::fflush(stdout);
 }
 

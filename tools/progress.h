@@ -41,7 +41,6 @@ class ProgressBar {
  private:
   using Clock = std::chrono::steady_clock;
   bool on_terminal_;
-  int width_ = 80;
   int64_t epoch_, epochs_, steps_, first_step_;
   Clock::time_point start_, last_draw_;
   int64_t samples_ = 0;

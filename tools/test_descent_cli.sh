@@ -73,11 +73,10 @@ for key in '"architecture":"Mlp(' '(fc1): Linear(in_features=2, out_features=512
   [[ $(header "$work/straight/checkpoint.safetensors") == *"$key"* ]] || fail "checkpoint metadata lacks $key"
 done
 
-# hparams.json: the config with numbers as numbers, and the command line.
-hparams=$(tr -d ' \n' <"$work/straight/hparams.json")
-for key in '"batch_size":100' '"optimizer":"sgd"' '"lr":0.05' '"command_line":"descent train --model mlp' \
-           '"resumed_with":[]'; do
-  [[ $hparams == *"$key"* ]] || fail "hparams.json lacks $key: $hparams"
+# hparams.json (one key a line): the config with numbers as numbers, and the command line.
+for key in '"batch_size": 100,' '"optimizer": "sgd",' '"lr": 0.05,' '"nesterov": 0,' \
+           '"command_line": "descent train --model mlp --dataset spirals' '"resumed_with": []'; do
+  grep -q -F "  $key" "$work/straight/hparams.json" || fail "hparams.json lacks $key: $(cat "$work/straight/hparams.json")"
 done
 
 # curves.png is a real plot: 1200x1000 and hundreds of different pixel rows (a blank image has one).
@@ -122,10 +121,10 @@ grep -q 'continue with: descent train --resume' "$work/stopped.txt" || fail "a s
 [[ $(tail -n 1 "$work/stopped.txt") == *'"epochs":1.3,'* ]] || fail "a run stopped at step 13 (10 steps an epoch): not 1.3 epochs"
 "$descent" train --resume "$work/resumed" --threads 2 >"$work/resumed.txt"
 # The first command line stays the run's; the resume's is kept beside it.
-resumed_hparams=$(tr -d ' \n' <"$work/resumed/hparams.json")
-[[ $resumed_hparams == *'"command_line":"descent train --model mlp'*'--stop-after-steps 13"'* &&
-   $resumed_hparams == *'"resumed_with":["descent train --resume '"$work/resumed"' --threads 2"]'* ]] ||
-  fail "hparams.json after a resume: $resumed_hparams"
+grep -q -E '^  "command_line": "descent train --model mlp .* --stop-after-steps 13",$' "$work/resumed/hparams.json" &&
+  [[ $(grep -A 2 '"resumed_with": \[$' "$work/resumed/hparams.json" | sed -n 2,3p | tr -d '\n') == \
+     "    \"descent train --resume $work/resumed --threads 2\"  ]" ]] ||
+  fail "hparams.json after a resume: $(cat "$work/resumed/hparams.json")"
 [[ $(header "$work/resumed/checkpoint.safetensors") == *'"command_line":"descent train --model mlp'* ]] ||
   fail "the resumed checkpoint lost the first command line"
 [[ $(tensor_bytes "$work/straight/checkpoint.safetensors") == $(tensor_bytes "$work/resumed/checkpoint.safetensors") ]] ||

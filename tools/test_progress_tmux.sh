@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The progress bar on a real terminal (ctest tools_progress_tmux): `descent train` runs in a tmux
 # pane of 60, 80 and 120 columns; while it runs, the bar is one line no wider than the pane
-# (capture-pane), it follows a resize (SIGWINCH), and at the end only the epoch lines remain.
+# (capture-pane), it widens when the pane does (SIGWINCH), and at the end only the epoch lines
+# remain. (A pane made narrower rewraps the line already drawn, as every terminal does; the bar
+# drawn after it fits again.)
 # Usage: test_progress_tmux.sh DESCENT_EXECUTABLE WORK_DIR
 set -euo pipefail
 descent=$1
@@ -22,13 +24,14 @@ trap 'tmux -L "$socket" kill-server 2>/dev/null || true' EXIT
 bar_pattern='it/s|s/it|samples/s|%\||[0-9]+/[0-9]+ \['
 
 # run_in_pane WIDTH [RESIZE_TO]: trains in a detached pane WIDTH columns wide, capturing it every
-# 0.1 s; with RESIZE_TO, the window is resized to that width once the bar shows.
+# 0.1 s; with RESIZE_TO (wider), the window is resized to that width once the bar shows, and the
+# bar must then use more than WIDTH columns.
 run_in_pane() {
   local width=$1 resize_to=${2:-} case="w$1${2:+-to-$2}"
   tmux_ new-session -d -s "$case" -x "$width" -y 40 \
     "'$descent' train --model mlp --dataset spirals --epochs 4 --batch-size 1 --threads 1 --out '$work/$case'; \
      echo EXIT \$?; sleep 60"
-  local current=$width seen=0 resized=0 pane
+  local current=$width seen=0 resized=0 widened=0 pane
   for _ in $(seq 1 600); do
     pane=$(tmux_ capture-pane -p -t "$case")
     local bars
@@ -45,6 +48,7 @@ run_in_pane() {
         break
       fi
       if [[ $line == "epoch "* ]]; then seen=$((seen + 1)); fi
+      if [[ $resized -eq 1 && ${#line} -ge $width ]]; then widened=1; fi
       if [[ -n $resize_to && $resized -eq 0 && $seen -ge 2 ]]; then
         tmux_ resize-window -t "$case" -x "$resize_to"
         resized=1
@@ -59,6 +63,7 @@ run_in_pane() {
   pane=$(tmux_ capture-pane -p -J -t "$case")
   grep -q '^EXIT 0$' <<<"$pane" || fail "$case: the run did not end with exit 0:"$'\n'"$pane"
   [[ $seen -gt 0 ]] || fail "$case: the bar was never seen${resize_to:+ after the resize}"
+  [[ -z $resize_to || $widened -eq 1 ]] || fail "$case: the bar did not widen after the resize"
   # At the end the bar is gone: its line became the epoch line.
   grep -E -q "$bar_pattern" <<<"$pane" && fail "$case: a bar is left in the pane:"$'\n'"$pane"
   for epoch in 1 2 3 4; do
@@ -70,7 +75,7 @@ run_in_pane() {
 run_in_pane 60
 run_in_pane 80
 run_in_pane 120
-run_in_pane 120 60
+run_in_pane 60 120
 
 if [[ $failures -gt 0 ]]; then
   echo "$failures check(s) failed"
