@@ -109,6 +109,11 @@ void check_train_command(const CLI::App& train, const TrainCommand& command) {
     return;
   }
   const auto& c = command.config;
+  for (const char* name : {"--step-size", "--gamma"}) {
+    if (train.count(name) > 0 && c.schedule != "step") {
+      throw CLI::ValidationError(name, "only with --schedule step, not " + c.schedule);
+    }
+  }
   if (c.model == "cnn" && !c.image_dataset()) {
     throw CLI::ValidationError("--model", "cnn needs an image dataset (fashion-mnist or mnist), not " + c.dataset);
   }

@@ -192,6 +192,7 @@ unset logscale y
 set title 'test accuracy'
 set xlabel 'epoch'
 set key off
+set format y '%g%%'
 set xrange [0.5:{last_epoch}]
 {xtics}
 plot 'metrics.csv' every ::1 using 2:(100 * $7) with linespoints pt 7 ps 1.5 lw 2 lc rgb '#228833'{labels}

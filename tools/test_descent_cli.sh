@@ -37,6 +37,7 @@ expect_usage_error "--optimiser; did you mean --optimizer?" train --optimiser ad
 expect_usage_error "--limit-train-batchs=3; did you mean --limit-train-batches?" train --limit-train-batchs=3
 expect_usage_error "--jsno; did you mean --json?" eval --checkpoint "$0" --jsno
 expect_usage_error "--gamma: must be > 0, got 0" train --schedule step --gamma 0
+expect_usage_error "--step-size: only with --schedule step, not warmup-cosine" train --step-size 2
 expect_usage_error "subcommand is required"
 expect_usage_error "--checkpoint" eval --checkpoint "$work/missing.safetensors"
 

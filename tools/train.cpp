@@ -200,7 +200,7 @@ struct Trainer {
     checkpoint.metadata["input.shape"] = fmt::format("{}", task.train->get(0).x.sizes());
     checkpoint.metadata["input.mean"] = optim::format_double(task.mean);
     checkpoint.metadata["input.std"] = optim::format_double(task.std);
-    checkpoint.metadata["input.normalization"] = "(x - input.mean) / input.std, pixels x in [0, 1]";
+    checkpoint.metadata["input.normalization"] = "(x - input.mean) / input.std, x as the dataset gives it (images: pixels in [0, 1])";
     checkpoint.metadata["classes"] = nlohmann::json(task.class_names).dump();
     nn::save(checkpoint.tensors, checkpoint_path(out_dir), checkpoint.metadata);
   }
