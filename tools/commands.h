@@ -28,6 +28,7 @@ struct EvalCommand {
   std::string checkpoint;
   std::string data_dir;  // "": the one the run trained with
   int threads = 0;
+  bool json_only = false;  // print only the JSON summary line
 };
 int run_eval(const EvalCommand& command);
 

@@ -50,8 +50,10 @@ void visit_fields(Config& c, Visitor&& v) {
   v("model", c.model); v("dataset", c.dataset); v("data_dir", c.data_dir); v("optimizer", c.optimizer);
   v("lr", c.lr); v("momentum", c.momentum); v("nesterov", c.nesterov); v("weight_decay", c.weight_decay);
   v("beta1", c.betas.at(0)); v("beta2", c.betas.at(1)); v("schedule", c.schedule);
+  v("step_size", c.step_size); v("gamma", c.gamma);
   v("warmup_steps", c.warmup_steps); v("batch_size", c.batch_size); v("accumulate", c.accumulate);
-  v("epochs", c.epochs); v("clip_grad_norm", c.clip_grad_norm); v("seed", c.seed);
+  v("epochs", c.epochs); v("limit_train_batches", c.limit_train_batches); v("clip_grad_norm", c.clip_grad_norm);
+  v("seed", c.seed);
   v("text", c.text); v("layers", c.layers); v("heads", c.heads); v("width", c.width); v("context", c.context);
 }
 

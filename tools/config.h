@@ -21,10 +21,13 @@ struct TrainConfig {
   double weight_decay = -1;                   // < 0: the optimizer's default (default_weight_decay)
   std::vector<double> betas = {0.9, 0.999};   // adam, adamw, lion (lion's default: 0.9, 0.99)
   std::string schedule = "warmup-cosine";     // constant | step | cosine | warmup-cosine | onecycle | plateau
+  int64_t step_size = 0;                      // step: epochs between lr cuts; 0: at 1/2 and 3/4 of the run
+  double gamma = 0.1;                         // step: the factor of each cut
   int64_t warmup_steps = -1;                  // < 0: 5% of the optimizer steps
   int64_t batch_size = 64;                    // examples per loader batch (one micro-batch)
   int64_t accumulate = 1;                     // micro-batches per optimizer step
   int64_t epochs = 3;
+  int64_t limit_train_batches = 0;            // > 0: only the first this many batches of each epoch
   double clip_grad_norm = 0;                  // 0: no clipping
   uint64_t seed = 0;
   // --model gpt (tools/text_task.cpp): the text file ("": the fortunes corpus) and the sizes.

@@ -1,8 +1,8 @@
 // The `descent` program: `descent train` (tools/train.cpp), `descent eval` (tools/eval.cpp) and
 // `descent sample` (tools/sample.cpp) and `descent lab` (lab/lab_command.h).
 // This file parses the command line with CLI11 and turns failures into exit codes: a bad command
-// line is one line of error, then the usage, and exit 2; an error while running is one line and
-// exit 1.
+// line is one line of error (with "did you mean" for a misspelt option), a two-line hint to the
+// usage, and exit 2; an error while running is one line and exit 1.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <descent/optim/rules.h>
 #include "lab/lab_command.h"
@@ -71,12 +73,19 @@ void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given
       ->each([&](const std::string&) { betas_given = true; });
   train.add_option("--schedule", c.schedule, "constant, step, cosine, warmup-cosine, onecycle or plateau")
       ->check(one_of({"constant", "step", "cosine", "warmup-cosine", "onecycle", "plateau"}))->capture_default_str();
+  train.add_option("--step-size", c.step_size, "step schedule: epochs between lr cuts (default: at 1/2 and 3/4 of the run)")
+      ->check(kPositive);
+  train.add_option("--gamma", c.gamma, "step schedule: the lr is multiplied by this at each cut")
+      ->check(kPositive)->capture_default_str();
   train.add_option("--warmup-steps", c.warmup_steps, "warmup-cosine's linear warmup (default: 5% of the steps)")
       ->check(kNonNegative);
   train.add_option("--batch-size", c.batch_size, "examples per batch")->check(kPositive)->capture_default_str();
   train.add_option("--accumulate", c.accumulate, "batches whose gradients make one optimizer step")
       ->check(kPositive)->capture_default_str();
   train.add_option("--epochs", c.epochs, "passes over the training set")->check(kPositive)->capture_default_str();
+  train.add_option("--limit-train-batches", c.limit_train_batches,
+                   "only the first N batches of each epoch's shuffled order, for quick tries")
+      ->check(kPositive);
   train.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradients' total norm to this (0: off)")
       ->check(kNonNegative);
   train.add_option("--text", c.text, "gpt: the text file to learn (default: the fortunes corpus)")
@@ -153,12 +162,58 @@ void check_train_command(const CLI::App& train, const TrainCommand& command) {
   }
   const auto& c = command.config;
   check_gpt_options(train, c);
+  for (const char* name : {"--step-size", "--gamma"}) {
+    if (train.count(name) > 0 && c.schedule != "step") {
+      throw CLI::ValidationError(name, "only with --schedule step, not " + c.schedule);
+    }
+  }
   if (c.model == "cnn" && !c.image_dataset()) {
     throw CLI::ValidationError("--model", "cnn needs an image dataset (fashion-mnist or mnist), not " + c.dataset);
   }
   if (c.image_dataset() && !std::filesystem::is_directory(c.resolved_data_dir())) {
     throw CLI::ValidationError("--data-dir", "dataset directory " + c.resolved_data_dir() + " does not exist");
   }
+}
+
+// Levenshtein's edit distance (insertions, deletions, substitutions), by one row of the table.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean --optimizer?" for the first --word of the command line that `command` does not
+// know and that is a few edits from one of its options; "" when there is none.
+std::string did_you_mean(const CLI::App& command, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word.rfind("--", 0) != 0 || word.size() < 3) continue;
+    word = word.substr(2, word.find('=') == std::string::npos ? std::string::npos : word.find('=') - 2);
+    bool known = false;
+    std::string best;
+    size_t best_distance = std::max<size_t>(2, word.size() / 3) + 1;  // farther than that: no guess
+    for (const CLI::Option* option : command.get_options()) {
+      for (const std::string& name : option->get_lnames()) {
+        known = known || name == word;
+        size_t distance = edit_distance(word, name);
+        if (distance < best_distance) {
+          best_distance = distance;
+          best = name;
+        }
+      }
+    }
+    if (!known && !best.empty()) return fmt::format("; did you mean --{}?", best);
+  }
+  return "";
 }
 
 std::string joined_command_line(int argc, char** argv) {
@@ -180,13 +235,14 @@ int main(int argc, char** argv) {
   add_train_options(*train, train_command, betas_given);
 
   EvalCommand eval_command;
-  CLI::App* eval = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint");
+  CLI::App* eval = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint; a JSON summary last");
   eval->add_option("--checkpoint", eval_command.checkpoint, "a checkpoint.safetensors written by descent train")
       ->required()->check(CLI::ExistingFile);
   eval->add_option("--data-dir", eval_command.data_dir, "directory of the IDX files (default: the training run's)")
       ->check(CLI::ExistingDirectory);
   eval->add_option("--threads", eval_command.threads, "threads for the kernels (default: all cores)")
       ->check(kPositive);
+  eval->add_flag("--json", eval_command.json_only, "print only the JSON summary line, for scripts");
 
   SampleCommand sample_command;
   CLI::App* sample = app.add_subcommand("sample", "continue a prompt with a gpt checkpoint, streaming to stdout");
@@ -213,7 +269,12 @@ int main(int argc, char** argv) {
     std::fputs(app.help("", CLI::AppFormatMode::All).c_str(), stdout);
     return 0;
   } catch (const CLI::ParseError& error) {
-    fmt::print(stderr, "descent: error: {}\n{}", error.what(), app.help());
+    // The subcommand given (if any) names the usage; its --help has the rest.
+    const CLI::App* command = train->parsed() ? train : eval->parsed() ? eval : nullptr;
+    std::string guess = command ? did_you_mean(*command, argc, argv) : "";
+    std::string name = command ? "descent " + command->get_name() : "descent";
+    fmt::print(stderr, "descent: error: {}{}\nUsage: {} {}\nRun '{} --help' for the options.\n", error.what(), guess,
+               name, command ? "[OPTIONS]" : "SUBCOMMAND [OPTIONS] (train or eval)", name);
     return descent::tools::kExitUsage;
   }
 

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include <descent/autograd/graph.h>
@@ -69,8 +71,12 @@ std::string format_confusion(const Evaluation& evaluation, const std::vector<std
 
 namespace {
 
-constexpr const char* kCsvHeader =
-    "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second";
+constexpr const char* kCsvHeader = 
+    "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second,wall_time";
+
+double unix_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 // The rows of an existing metrics.csv whose step (third column) is at most `last_step` (rows
 // without a step, such as a line cut short by a kill, are dropped).
@@ -92,6 +98,32 @@ std::string rows_up_to(const std::string& path, int64_t last_step) {
   return kept;
 }
 
+// A metadata text as JSON: an integer or a number when all of it reads as one, else the string.
+nlohmann::ordered_json typed_value(const std::string& text) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  int64_t integer = 0;
+  if (auto [end, error] = std::from_chars(first, last, integer); error == std::errc() && end == last && !text.empty()) {
+    return integer;
+  }
+  double number = 0;
+  if (auto [end, error] = std::from_chars(first, last, number); error == std::errc() && end == last && !text.empty()) {
+    return number;
+  }
+  return text;
+}
+
+// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half.
+void write_whole_file(const std::string& path, const std::string& text) {
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    check<ValueError>(out.good(), "descent train: cannot write {}", temporary);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
 }  // namespace
 
 MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
@@ -102,48 +134,110 @@ MetricsLog::MetricsLog(const std::string& path, int64_t resume_step) {
 }
 
 void MetricsLog::log_step(int64_t epoch, int64_t step, double loss, double lr) {
-  out_ << fmt::format("step,{},{},{:.6g},{:.6g},,,,\n", epoch, step, loss, lr);
+  out_ << fmt::format("step,{},{},{:.6g},{:.6g},,,,,{:.3f}\n", epoch, step, loss, lr, unix_seconds());
 }
 
 void MetricsLog::log_epoch(int64_t epoch, int64_t step, double train_loss, double lr, const Evaluation& test,
                            double tokens_per_second) {
-  out_ << fmt::format("epoch,{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g}\n", epoch, step, train_loss, lr, test.loss,
-                      test.accuracy, test.bits_per_token(), tokens_per_second);
+  out_ << fmt::format("epoch,{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.3f}\n", epoch, step, train_loss, lr,
+                      test.loss, test.accuracy, test.bits_per_token(), tokens_per_second, unix_seconds());
   out_.flush();
 }
 
-std::string plot_curves(const std::string& dir) {
+void write_hparams(const std::string& dir, const std::map<std::string, std::string>& config_metadata,
+                   const std::string& command_line, const std::vector<std::string>& resumed_with) {
+  nlohmann::ordered_json json;
+  const std::string prefix = "config.";
+  for (const auto& [key, text] : config_metadata) {
+    json[key.rfind(prefix, 0) == 0 ? key.substr(prefix.size()) : key] = typed_value(text);
+  }
+  json["command_line"] = command_line;
+  json["resumed_with"] = resumed_with;
+  write_whole_file(dir + "/hparams.json", json.dump(2) + "\n");
+}
+
+namespace {
+
+// curves.gp. Rows of metrics.csv carry either step or epoch values; a panel reads the columns of
+// one kind: test columns are empty in step rows (gnuplot skips a missing value without breaking
+// the line), and step curves repeat their last value at an epoch row (1/0 would break them).
+std::string curves_script(int64_t epochs, int64_t steps) {
+  // An exponential moving average over about a thirtieth of the run, debiased like Adam's
+  // moments (Kingma & Ba 2015, Algorithm 1) so that its first steps are not pulled to 0.
+  double window = std::max(5.0, static_cast<double>(steps) / 30.0);
+  bool few_epochs = epochs <= 12;
+  std::string script = fmt::format(
+      R"(# curves.png of a `descent train` run, from metrics.csv beside this script. Runs from any
+# directory: gnuplot DIR/curves.gp (or gnuplot -c DIR/curves.gp OTHER.png to name the output).
+here = ARG0; cut = 0
+do for [i = 1:strlen(here)] {{ if (here[i:i] eq '/') {{ cut = i }} }}
+if (cut > 0) {{ cd here[1:cut] }}
+output = ARGC > 0 ? ARG1 : 'curves.png'
+set terminal pngcairo size 1200,1000 font ',10'
+set output output
+set datafile separator ','
+set grid
+set multiplot layout 3,1
+
+set title 'loss'
+set xlabel 'step'
+set logscale y
+set key bottom left opaque
+smoothing = {smoothing:.6f}
+raw = NaN; n = 0; average = 0
+smoothed(loss) = (n = n + 1, average = smoothing * average + (1 - smoothing) * loss, average / (1 - smoothing ** n))
+plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? (raw = $4) : raw) with lines lc rgb '#bbccee' title 'training loss (per step)', \
+     '' every ::1 using 3:(strcol(1) eq 'step' ? smoothed($4) : average / (1 - smoothing ** n)) with lines lw 2 lc rgb '#4477aa' title 'training loss (smoothed)', \
+     '' every ::1 using 3:6 with linespoints pt 7 ps 1.2 lw 2 lc rgb '#ee6677' title 'test loss (per epoch)'
+unset logscale y
+
+set title 'test accuracy'
+set xlabel 'epoch'
+set key off
+set format y '%g%%'
+set xrange [0.5:{last_epoch}]
+{xtics}
+plot 'metrics.csv' every ::1 using 2:(100 * $7) with linespoints pt 7 ps 1.5 lw 2 lc rgb '#228833'{labels}
+
+set title 'learning rate'
+set xlabel 'step'
+set autoscale x
+set xtics autofreq
+set yrange [0:*]
+set offsets 0, 0, graph 0.1, 0
+set format y '%g'
+rate = NaN
+plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? (rate = $5) : rate) with lines lw 2 lc rgb '#ee6677'
+unset multiplot
+)",
+      fmt::arg("smoothing", 1.0 - 1.0 / window), fmt::arg("last_epoch", epochs + 0.5),
+      fmt::arg("xtics", few_epochs ? "set xtics 1" : "set xtics autofreq"),
+      fmt::arg("labels", few_epochs ? ", \\\n     '' every ::1 using 2:(100 * $7):(sprintf('%.2f%%', 100 * $7)) with "
+                                      "labels offset 0,1.2 textcolor rgb '#228833'"
+                                    : ""));
+  return script;
+}
+
+}  // namespace
+
+std::string plot_curves(const std::string& dir, int64_t epochs, int64_t steps) {
   std::string script_path = dir + "/curves.gp";
-  {
-    std::ofstream script(script_path);
-    // Three panels; rows of the other kind give NaN (1/0) and are skipped.
-    script << "set terminal pngcairo size 1200,900\n"
-              "set output 'curves.png'\n"
-              "set datafile separator ','\n"
-              "set key off\nset grid\n"
-              "set multiplot layout 3,1\n"
-              "set title 'training loss (line) and test / held-out loss (points)'\n"
-              "set xlabel 'step'\nset logscale y\n"
-              "plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? $4 : 1/0) with lines lc rgb '#4477aa', \\\n"
-              "     '' every ::1 using 3:(strcol(1) eq 'epoch' ? $6 : 1/0) with linespoints lc rgb '#aa3377'\n"
-              "unset logscale y\n"
-              "set title 'test accuracy'\nset xlabel 'epoch'\n"
-              "plot 'metrics.csv' every ::1 using 2:(strcol(1) eq 'epoch' ? $7 : 1/0) with linespoints lc rgb '#228833'\n"
-              "set title 'learning rate'\nset xlabel 'step'\n"
-              "plot 'metrics.csv' every ::1 using 3:(strcol(1) eq 'step' ? $5 : 1/0) with lines lc rgb '#ee6677'\n"
-              "unset multiplot\n";
+  write_whole_file(script_path, curves_script(epochs, steps));
+  // gnuplot draws into curves.new.png, renamed over curves.png only when it succeeded: a plot
+  // that failed (no data, a kill) never replaces a good one. The script names its files relative
+  // to its own directory: no path of the user's is written into it or given to a shell.
+  const std::string drawn = dir + "/curves.new.png";
+  ProgramOutcome outcome = run_program({"gnuplot", "-c", "curves.gp", "curves.new.png"}, dir);
+  std::error_code ignored;
+  if (outcome == ProgramOutcome::kSucceeded && std::filesystem::file_size(drawn, ignored) > 0) {
+    std::filesystem::rename(drawn, dir + "/curves.png");
+    return "";
   }
-  // The script names its files relative to `dir`, gnuplot's working directory: no path of the
-  // user's is written into it or given to a shell.
-  switch (run_program({"gnuplot", "curves.gp"}, dir)) {
-    case ProgramOutcome::kSucceeded:
-      return "";
-    case ProgramOutcome::kNotFound:
-      return "gnuplot not found: no curves.png (install gnuplot-nox; metrics.csv has the numbers)";
-    case ProgramOutcome::kFailed:
-      break;
+  std::filesystem::remove(drawn, ignored);
+  if (outcome == ProgramOutcome::kNotFound) {
+    return "gnuplot not found: no curves.png (install gnuplot-nox; metrics.csv has the numbers)";
   }
-  return fmt::format("gnuplot failed on {}: no curves.png", script_path);
+  return fmt::format("gnuplot failed on {}: curves.png not drawn", script_path);
 }
 
 }  // namespace descent::tools

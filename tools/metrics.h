@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,10 @@ Evaluation evaluate(Classifier& model, const Task& task, const data::DatasetPtr&
 std::string format_confusion(const Evaluation& evaluation, const std::vector<std::string>& class_names);
 
 // metrics.csv: kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,
-// tokens_per_second. "step" rows hold the training loss and lr of one optimizer step; "epoch"
-// rows the epoch's mean training loss, the test metrics after it and the training throughput in
-// targets per second (next tokens for text, examples for the classifiers).
+// tokens_per_second,wall_time. "step" rows hold the training loss and lr of one optimizer step;
+// "epoch" rows the epoch's mean training loss, the test metrics after it and the training
+// throughput in targets per second (next tokens for text, examples for the classifiers);
+// wall_time is the Unix time of the row in seconds (TensorBoard's).
 class MetricsLog {
  public:
   // A new file; or, when resuming from `resume_step`, the existing file without the rows written
@@ -46,9 +48,16 @@ class MetricsLog {
   std::ofstream out_;
 };
 
-// Draws <dir>/curves.png (training and test loss and lr against step, test accuracy against
-// epoch) from <dir>/metrics.csv with gnuplot; the script stays beside it as curves.gp. Returns "" on success,
-// else a note saying why there is no plot (gnuplot missing or failed): the run never fails for it.
-std::string plot_curves(const std::string& dir);
+// <dir>/hparams.json (like Lightning's hparams.yaml): the run's config (numbers as numbers), the
+// command line of its first invocation and those of its resumes ("resumed_with").
+void write_hparams(const std::string& dir, const std::map<std::string, std::string>& config_metadata,
+                   const std::string& command_line, const std::vector<std::string>& resumed_with);
+
+// Draws <dir>/curves.png from <dir>/metrics.csv with gnuplot: training loss per step (raw and
+// smoothed) with the test loss per epoch on one log-scale panel, test accuracy per epoch, lr per
+// step. The script stays beside it as curves.gp (`gnuplot DIR/curves.gp` from any directory).
+// An existing curves.png is replaced only by a plot that succeeded. Returns "" on success, else
+// a note saying why there is no new plot: the run never fails for it.
+std::string plot_curves(const std::string& dir, int64_t epochs, int64_t steps);
 
 }  // namespace descent::tools

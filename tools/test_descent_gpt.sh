@@ -56,7 +56,7 @@ run=(train --model gpt --text "$text" --layers 1 --heads 2 --width 16 --context 
 "$descent" "${run[@]}" --out "$work/straight" >"$work/straight.txt"
 [[ -s $work/straight/checkpoint.safetensors ]] || fail "no checkpoint in the run's directory"
 header=$(head -n 1 "$work/straight/metrics.csv")
-[[ $header == "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second" ]] ||
+[[ $header == "kind,epoch,step,loss,lr,test_loss,test_accuracy,test_bits_per_token,tokens_per_second,wall_time" ]] ||
   fail "metrics.csv header: $header"
 [[ $(grep -c '^epoch,' "$work/straight/metrics.csv") -eq 2 ]] || fail "metrics.csv: not 2 epoch rows"
 steps=$(grep -c '^step,' "$work/straight/metrics.csv")

@@ -21,6 +21,7 @@
 #include <descent/core/parallel.h>
 #include <descent/core/random.h>
 #include <descent/data/dataloader.h>
+#include <descent/data/sampler.h>
 #include <descent/nn/functional_loss.h>
 #include <descent/optim/clip.h>
 #include <descent/optim/rules.h>
@@ -66,9 +67,13 @@ struct Schedule {
   std::unique_ptr<optim::LRScheduler> per_step;
   std::unique_ptr<optim::ReduceLROnPlateau> plateau;
 
-  Schedule(const TrainConfig& c, optim::Optimizer& optimizer, int64_t total_steps) {
-    if (c.schedule == "step") {  // x0.1 at half and at three quarters of the steps
-      per_step = std::make_unique<optim::MultiStepLR>(optimizer, std::vector<int64_t>{total_steps / 2, total_steps * 3 / 4});
+  Schedule(const TrainConfig& c, optim::Optimizer& optimizer, int64_t steps_per_epoch) {
+    int64_t total_steps = c.epochs * steps_per_epoch;
+    if (c.schedule == "step" && c.step_size > 0) {  // x gamma every step_size epochs
+      per_step = std::make_unique<optim::StepLR>(optimizer, c.step_size * steps_per_epoch, c.gamma);
+    } else if (c.schedule == "step") {  // x gamma at half and at three quarters of the steps
+      per_step = std::make_unique<optim::MultiStepLR>(
+          optimizer, std::vector<int64_t>{total_steps / 2, total_steps * 3 / 4}, c.gamma);
     } else if (c.schedule == "cosine") {
       per_step = std::make_unique<optim::CosineAnnealingLR>(optimizer, total_steps);
     } else if (c.schedule == "warmup-cosine") {
@@ -92,6 +97,24 @@ struct Schedule {
     if (per_step) per_step->load_state_dict(dict);
     if (plateau) plateau->load_state_dict(dict);
   }
+};
+
+// --limit-train-batches (Lightning's limit_train_batches): each epoch reads only the first
+// `count` indices of the permutation the loader would have read, so the examples still change
+// from epoch to epoch.
+class FirstOfPermutation : public data::Sampler {
+ public:
+  FirstOfPermutation(int64_t n, int64_t count, uint64_t seed) : all_(n, seed), count_(std::min(n, count)) {}
+  int64_t size() const override { return count_; }
+  std::vector<int64_t> indices(int64_t epoch) const override {
+    std::vector<int64_t> order = all_.indices(epoch);
+    order.resize(static_cast<size_t>(count_));
+    return order;
+  }
+
+ private:
+  data::RandomSampler all_;
+  int64_t count_;
 };
 
 // The counters of a run, kept in the checkpoint as run.<name>.
@@ -131,7 +154,8 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 struct Trainer {
   TrainConfig config;
   std::string out_dir;
-  std::string command_line;
+  std::string command_line;                // of the run's first invocation
+  std::vector<std::string> resumed_with;   // the command lines of its resumes, in order
   Task task;
   std::unique_ptr<Classifier> model;
   std::unique_ptr<optim::Optimizer> optimizer;
@@ -146,11 +170,15 @@ struct Trainer {
     task = load_task(config);
     model = make_model(config, task);
     optimizer = make_optimizer(config, model->parameter_groups(config.weight_decay));
-    loader = std::make_unique<data::DataLoader>(
-        task.train, data::DataLoaderOptions{.batch_size = config.batch_size, .shuffle = true,
-                                            .num_workers = config.image_dataset() ? 1 : 0, .seed = config.seed});
+    data::DataLoaderOptions loader_options{.batch_size = config.batch_size, .shuffle = true,
+                                           .num_workers = config.image_dataset() ? 1 : 0, .seed = config.seed};
+    if (config.limit_train_batches > 0) {
+      loader_options.sampler = std::make_shared<FirstOfPermutation>(
+          task.train->size(), config.limit_train_batches * config.batch_size, config.seed);
+    }
+    loader = std::make_unique<data::DataLoader>(task.train, loader_options);
     steps_per_epoch = (loader->size() + config.accumulate - 1) / config.accumulate;
-    schedule = std::make_unique<Schedule>(config, *optimizer, config.epochs * steps_per_epoch);
+    schedule = std::make_unique<Schedule>(config, *optimizer, steps_per_epoch);
   }
 
   double lr() const { return optimizer->param_groups().front().lr(); }
@@ -169,6 +197,14 @@ struct Trainer {
     checkpoint.metadata["rng.seed"] = std::to_string(default_generator().seed());
     checkpoint.metadata["rng.offset"] = std::to_string(default_generator().offset());
     checkpoint.metadata["command_line"] = command_line;
+    checkpoint.metadata["resumed_with"] = nlohmann::json(resumed_with).dump();
+    // What a reader of the file (PyTorch, say) needs to use the model: docs/TRAINING.md.
+    checkpoint.metadata["architecture"] = model->to_string();
+    checkpoint.metadata["input.shape"] = fmt::format("{}", task.train->get(0).x.sizes());
+    checkpoint.metadata["input.mean"] = optim::format_double(task.mean);
+    checkpoint.metadata["input.std"] = optim::format_double(task.std);
+    checkpoint.metadata["input.normalization"] = "(x - input.mean) / input.std, x as the dataset gives it (images: pixels in [0, 1])";
+    checkpoint.metadata["classes"] = nlohmann::json(task.class_names).dump();
     nn::save(checkpoint.tensors, checkpoint_path(out_dir), checkpoint.metadata);
   }
 
@@ -180,6 +216,19 @@ struct Trainer {
     counters.from_checkpoint(checkpoint, file);
     default_generator().manual_seed(metadata_count(checkpoint, "rng.seed", file));
     default_generator().set_offset(metadata_count(checkpoint, "rng.offset", file));
+    // The first invocation's command line stays; this one joins the resumes.
+    resumed_with.push_back(command_line);
+    command_line = metadata_at(checkpoint, "command_line", file);
+    if (auto earlier = checkpoint.metadata.find("resumed_with"); earlier != checkpoint.metadata.end()) {
+      nlohmann::json list = nlohmann::json::parse(earlier->second, nullptr, false);
+      check<ValueError>(list.is_array(), "{}: metadata resumed_with is not a JSON list", file);
+      std::vector<std::string> lines;
+      for (const nlohmann::json& line : list) {
+        check<ValueError>(line.is_string(), "{}: metadata resumed_with holds a non-string {}", file, line.dump());
+        lines.push_back(line.get<std::string>());
+      }
+      resumed_with.insert(resumed_with.begin(), lines.begin(), lines.end());
+    }
   }
 
   // One epoch from wherever the loader stands; false when stopped early (a checkpoint is written).
@@ -187,7 +236,7 @@ struct Trainer {
     int64_t epoch = loader->epoch();
     int64_t step_in_epoch = counters.global_step - epoch * steps_per_epoch;
     int64_t batch_in_epoch = step_in_epoch * config.accumulate;
-    ProgressBar progress(epoch + 1, config.epochs, steps_per_epoch);
+    ProgressBar progress(epoch + 1, config.epochs, steps_per_epoch, step_in_epoch);
     std::vector<Tensor> parameters = model->parameters();
     optim::GradientAccumulator accumulator(config.accumulate);
     double step_loss_sum = 0.0;
@@ -229,10 +278,11 @@ struct Trainer {
   }
 };
 
-nlohmann::ordered_json summary(const Trainer& t, const Evaluation& test, int64_t epochs_done) {
+nlohmann::ordered_json summary(const Trainer& t, const Evaluation& test) {
   nlohmann::ordered_json json;
   json["model"] = t.config.model;
-  json["epochs"] = epochs_done;
+  // Like the Hugging Face trainer's "epoch": fractional when stopped inside one.
+  json["epochs"] = static_cast<double>(t.counters.global_step) / static_cast<double>(t.steps_per_epoch);
   json["test_accuracy"] = test.accuracy;
   json["test_loss"] = test.loss;
   json["train_seconds"] = t.counters.train_seconds;
@@ -266,6 +316,7 @@ int run_train(const TrainCommand& command) {
   Trainer trainer(config, out_dir, command.command_line);
   if (checkpoint) trainer.load_checkpoint(*checkpoint, file);
   MetricsLog metrics(out_dir + "/metrics.csv", checkpoint ? trainer.counters.global_step : -1);
+  write_hparams(out_dir, config.to_metadata(), trainer.command_line, trainer.resumed_with);
 
   fmt::print("descent train: {} ({} parameters) on {} ({} train, {} test), {} lr {:g}, {} schedule, "
              "batch {}{}, {} epochs -> {}{}\n",
@@ -304,13 +355,16 @@ int run_train(const TrainCommand& command) {
     trainer.save_checkpoint();
   }
   if (!test) test = evaluate(*trainer.model, trainer.task, trainer.task.test);
+  metrics.flush();  // gnuplot reads the file
+  if (trainer.loader->epoch() > 0) {  // the accuracy panel needs an epoch's test
+    std::string note = plot_curves(out_dir, config.epochs, config.epochs * trainer.steps_per_epoch);
+    if (!note.empty()) fmt::print("note: {}\n", note);
+  }
   if (stopped) {
     fmt::print("stopped after step {}; continue with: descent train --resume {}\n", trainer.counters.global_step,
                out_dir);
-  } else if (std::string note = plot_curves(out_dir); !note.empty()) {
-    fmt::print("note: {}\n", note);
   }
-  fmt::print("{}\n", summary(trainer, *test, trainer.loader->epoch()).dump());
+  fmt::print("{}\n", summary(trainer, *test).dump());
   return stopped && g_stop_requested ? 130 : 0;
 }
 
