@@ -217,6 +217,28 @@ TEST(Engine, HooksReadAndReplaceGradients) {
   EXPECT_TRUE(tensors_close(accumulated, values({20, 20})));
 }
 
+TEST(Engine, QueuedCallbacksRunAfterTheLastGradientOfThePass) {
+  Tensor x = leaf({1, 2}), w = leaf({3, 4});
+  std::vector<std::string> events;
+  int queued = 0;
+  // x's gradient is accumulated first (its node is created last); its hook queues a callback that
+  // must see w's gradient too, and a second callback queued by the first runs after it.
+  x.register_post_accumulate_grad_hook([&](const Tensor&) {
+    events.push_back("x accumulated");
+    ++queued;
+    autograd::queue_callback([&] {
+      events.push_back(fmt::format("first callback, w.grad defined: {}", w.grad().defined()));
+      autograd::queue_callback([&] { events.push_back("second callback"); });
+    });
+  });
+  w.register_post_accumulate_grad_hook([&](const Tensor&) { events.push_back("w accumulated"); });
+  (w * 2.0 + x * w).sum().backward();
+  EXPECT_EQ(events, (std::vector<std::string>{"x accumulated", "w accumulated", "first callback, w.grad defined: true",
+                                              "second callback"}));
+  EXPECT_EQ(queued, 1);
+  EXPECT_TRUE(throws_with<Error>([] { autograd::queue_callback([] {}); }, {"queue_callback", "no backward pass"}));
+}
+
 TEST(Engine, RetainGradKeepsANonLeafGradient) {
   Tensor x = leaf({1, 2});
   Tensor h = x * 3.0;
