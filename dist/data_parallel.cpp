@@ -165,16 +165,16 @@ DataParallel::DataParallel(nn::Module& module, DataParallelOptions options, Proc
   std::vector<Tensor> reversed(params_.rbegin(), params_.rend());
   constexpr double kMiB = 1024.0 * 1024.0;
   auto cap = [&](double mb) { return std::max<int64_t>(1, static_cast<int64_t>(mb * kMiB)); };
-  bucket_of_.resize(params_.size());
+  place_.resize(params_.size());
   for (const std::vector<size_t>& indices :
        assign_buckets(reversed, cap(options_.first_bucket_cap_mb), cap(options_.bucket_cap_mb))) {
     Bucket& bucket = buckets_.emplace_back();
     int64_t numel = 0;
     for (size_t r : indices) {
       size_t i = params_.size() - 1 - r;
+      place_[i] = {buckets_.size() - 1, bucket.params.size()};
       bucket.params.push_back(i);
       bucket.offsets.push_back(numel);
-      bucket_of_[i] = buckets_.size() - 1;
       numel += params_[i].numel();
     }
     TensorOptions dtype{.dtype = params_[bucket.params[0]].dtype()};
@@ -249,6 +249,13 @@ void DataParallel::reset_pass() {
   pass_started_ = false;
 }
 
+// Where parameter i's gradient of this backward goes: its slice of the flat bucket, or in
+// deterministic mode of the current shard's row.
+Tensor DataParallel::local_slot(size_t i) const {
+  const Bucket& bucket = buckets_[place_[i].bucket];
+  return bucket.slot(local_shards_ > 0 ? bucket.shards.select(0, shard_) : bucket.flat, place_[i].index, params_[i]);
+}
+
 // The post-accumulate hook of parameter i: its gradient is final for this backward. Copies it
 // into its bucket (unless it is already the bucket's view) and posts every bucket that is full.
 void DataParallel::on_gradient_ready(size_t i) {
@@ -258,11 +265,10 @@ void DataParallel::on_gradient_ready(size_t i) {
     autograd::queue_callback([this] { finish_backward(); });
   }
   autograd::NoGradGuard no_grad;
-  Bucket& bucket = buckets_[bucket_of_[i]];
-  size_t k = static_cast<size_t>(std::find(bucket.params.begin(), bucket.params.end(), i) - bucket.params.begin());
+  Bucket& bucket = buckets_[place_[i].bucket];
   const Tensor& p = params_[i];
   Tensor grad = p.grad();
-  Tensor slot = bucket.slot(local_shards_ > 0 ? bucket.shards.select(0, shard_) : bucket.flat, k, p);
+  Tensor slot = local_slot(i);
   if (grad.raw_data() != slot.raw_data()) slot.copy_(grad);
   // Deterministic mode: the next shard's backward starts from no gradient, so shards stay apart.
   if (local_shards_ > 0) p.set_grad(Tensor());
@@ -310,9 +316,8 @@ void DataParallel::finish_backward() {
   autograd::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
     if (ready_[i]) continue;
-    Bucket& bucket = buckets_[bucket_of_[i]];
-    size_t k = static_cast<size_t>(std::find(bucket.params.begin(), bucket.params.end(), i) - bucket.params.begin());
-    Tensor slot = bucket.slot(local_shards_ > 0 ? bucket.shards.select(0, shard_) : bucket.flat, k, params_[i]);
+    Bucket& bucket = buckets_[place_[i].bucket];
+    Tensor slot = local_slot(i);
     Tensor grad = params_[i].grad();
     if (grad.defined()) {
       if (grad.raw_data() != slot.raw_data()) slot.copy_(grad);

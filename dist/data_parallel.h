@@ -59,7 +59,9 @@ struct DataParallelOptions {
 // on the autograd engine at the end of backward; so does this one (autograd::queue_callback), so
 // backward() returns with every gradient averaged and no extra call before the optimizer step.
 // After the first step every gradient is a view into its bucket (PyTorch's
-// gradient_as_bucket_view), so gradients accumulate into the buckets in place.
+// gradient_as_bucket_view), so gradients accumulate into the buckets in place and the hooks copy
+// nothing, if the loop zeroes them in place (opt.zero_grad(false)); set to none, each step's new
+// gradient is copied into its bucket once.
 class DataParallel {
   struct Bucket;
 
@@ -120,6 +122,7 @@ class DataParallel {
 
  private:
   void on_gradient_ready(size_t param);
+  Tensor local_slot(size_t param) const;
   void post_full_buckets();
   void finish_backward();
   void record_timeline(Timeline::Clock::time_point waiting) const;
@@ -134,7 +137,10 @@ class DataParallel {
   std::vector<Tensor> params_;
   std::vector<int> hook_ids_;
   std::vector<Bucket> buckets_;          // in reduction order
-  std::vector<size_t> bucket_of_;        // per parameter
+  struct Place {
+    size_t bucket, index;                // a parameter's bucket and its position there
+  };
+  std::vector<Place> place_;             // per parameter
   std::vector<bool> ready_;              // got its gradient in this backward
   std::vector<bool> used_;               // had a gradient in this step (over the deterministic shards)
   size_t next_bucket_ = 0;               // the first bucket not posted yet this pass
