@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <sstream>
 
 #include <descent/autograd/engine.h>
@@ -205,19 +206,6 @@ Tensor DataParallel::forward(const Tensor& x) {
 }
 
 void DataParallel::prepare_forward() {
-  if (pass_started_) {
-    // A backward threw before its end: what it posted still has to finish on every rank.
-    for (Bucket& bucket : buckets_) {
-      try {
-        bucket.work.wait();
-      } catch (const Error&) {
-        // the backward that posted it has already failed; its error was the one to report
-      }
-    }
-    std::fill(used_.begin(), used_.end(), false);
-    shard_ = 0;
-    reset_pass();
-  }
   if (options_.broadcast_buffers && group_.world_size() > 1) broadcast_buffers();
 }
 
@@ -262,7 +250,23 @@ void DataParallel::on_gradient_ready(size_t i) {
   if (no_sync_) return;
   if (!pass_started_) {
     pass_started_ = true;
-    autograd::queue_callback([this] { finish_backward(); });
+    // The callback owns `abandon`, whose deleter runs when the callback is destroyed: after it ran
+    // (finish_backward has reset the pass), or unrun when backward threw before its end; then
+    // what this pass posted must still finish on every rank before the next backward starts anew.
+    std::shared_ptr<void> abandon(nullptr, [this](void*) {
+      if (!pass_started_) return;
+      for (Bucket& bucket : buckets_) {
+        try {
+          bucket.work.wait();
+        } catch (const Error&) {
+          // the backward that posted it has already failed; its error is the one to report
+        }
+      }
+      std::fill(used_.begin(), used_.end(), false);
+      shard_ = 0;
+      reset_pass();
+    });
+    autograd::queue_callback([this, abandon] { finish_backward(); });
   }
   autograd::NoGradGuard no_grad;
   Bucket& bucket = buckets_[place_[i].bucket];

@@ -86,8 +86,7 @@ class DataParallel {
   // prepare_forward(), then the module's forward.
   Tensor forward(const Tensor& x);
   Tensor operator()(const Tensor& x) { return forward(x); }
-  // What forward does before the module: broadcasts buffers (if the option is on) and abandons a
-  // backward that threw half-way (waiting for what it had posted).
+  // What forward does before the module: broadcasts buffers (if the option is on).
   void prepare_forward();
   // Copies rank 0's buffers into every rank.
   void broadcast_buffers();
@@ -145,6 +144,7 @@ class DataParallel {
   std::vector<bool> used_;               // had a gradient in this step (over the deterministic shards)
   size_t next_bucket_ = 0;               // the first bucket not posted yet this pass
   bool pass_started_ = false;            // finish_backward is queued on the running backward
+                                         // (a backward that throws first drops it: see on_gradient_ready)
   bool no_sync_ = false;
   int64_t local_shards_ = 0;
   int64_t shard_ = 0;                    // deterministic mode: the local shard this backward computes

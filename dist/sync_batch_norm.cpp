@@ -42,7 +42,9 @@ SyncBatchNorm::SyncBatchNorm(int64_t num_features, const nn::BatchNormOptions& o
 Tensor SyncBatchNorm::forward(const Tensor& x) {
   check<ShapeError>(x.dim() >= 2 && x.size(1) == num_features, "SyncBatchNorm: input {} should be [N, {}, *]",
                     x.sizes(), num_features);
-  if (!is_training() && options.track_running_stats) return BatchNorm::forward(x);
+  // NOTE: as PyTorch's SyncBatchNorm, eval never communicates: running statistics, or without
+  // them this rank's own batch statistics.
+  if (!is_training()) return BatchNorm::forward(x);
 
   // Shapes: x [N, C, *]; statistics [C], broadcast as [1, C, 1, ...].
   Dims reduced{0};
@@ -50,11 +52,12 @@ Tensor SyncBatchNorm::forward(const Tensor& x) {
   broadcast[1] = num_features;
   for (int64_t d = 2; d < x.dim(); ++d) reduced.push_back(d);
   const int64_t local_count = x.numel() / num_features;
-  // The global count rides in the first allreduce, after the C sums.
+  // The global count rides in the first allreduce, after the C sums (in float32 exact up to 2^24
+  // values per channel over all ranks).
   Tensor sums = allreduce_sum(cat({x.sum(reduced), full({1}, static_cast<double>(local_count), {.dtype = x.dtype()})}),
                               group_);
   const double count = sums.slice(0, num_features).item<double>();
-  check<ShapeError>(count > 1 || !is_training(), "SyncBatchNorm: {} values per channel over all ranks (input {} here); "
+  check<ShapeError>(count > 1, "SyncBatchNorm: {} values per channel over all ranks (input {} here); "
                     "training needs more than one", count, x.sizes());
   Tensor mean = sums.slice(0, 0, num_features) / count;
   Tensor centered = x - mean.view(broadcast);
@@ -62,7 +65,7 @@ Tensor SyncBatchNorm::forward(const Tensor& x) {
   Tensor y = centered * rsqrt(variance + options.eps).view(broadcast);
   if (options.affine) y = y * weight.view(broadcast) + bias.view(broadcast);
 
-  if (is_training() && options.track_running_stats) {
+  if (options.track_running_stats) {
     autograd::NoGradGuard no_grad;
     num_batches_tracked.add_(1);
     double momentum = options.momentum.value_or(1.0 / static_cast<double>(num_batches_tracked.item<int64_t>()));

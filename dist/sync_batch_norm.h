@@ -8,11 +8,11 @@
 
 namespace descent::dist {
 
-// Input [N, C, *] (any rank >= 2). In training (or without running statistics) each channel is
-// normalised with the mean and biased variance over every rank's N and *, and the running
-// statistics get the unbiased variance of that global batch; in eval it is BatchNorm. Every rank
-// must call forward (and backward) the same number of times: each training forward makes two
-// allreduces, and its backward two more.
+// Input [N, C, *] (any rank >= 2). In training each channel is normalised with the mean and
+// biased variance over every rank's N and *, and the running statistics get the unbiased variance
+// of that global batch; in eval it is BatchNorm (no communication). Every rank must call forward
+// (and backward) the same number of times: each training forward makes two allreduces, and its
+// backward two more.
 class SyncBatchNorm : public nn::BatchNorm {
  public:
   explicit SyncBatchNorm(int64_t num_features, const nn::BatchNormOptions& options = {}, ProcessGroup group = world());

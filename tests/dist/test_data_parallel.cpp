@@ -124,6 +124,35 @@ TEST(DataParallel, AfterAStepGradientsAreViewsOfTheirBucketAndAccumulateThere) {
   EXPECT_TRUE(descent::testing::tensors_close(net.fc1.weight.grad(), first * 2.0));
 }
 
+TEST(DataParallel, ABackwardThatThrowsHalfWayLeavesTheNextOneSynchronised) {
+  Net net;
+  dist::DataParallel parallel(net, kBucketPerParameter);
+  auto input = [](int64_t rank) { return full({2, 6}, 0.5 + static_cast<double>(rank)); };
+  // fc2's buckets are posted, then a hook between the layers throws, on every rank alike
+  Tensor h = tanh(net.fc1(input(R())));
+  h.register_hook([](const Tensor&) -> Tensor { throw ValueError("hook: stop"); });
+  EXPECT_TRUE(throws_with<ValueError>([&] { net.fc2(h).sum().backward(); }, {"hook: stop"}));
+
+  net.zero_grad();
+  parallel.forward(input(R())).sum().backward();
+  // the mean over ranks of each rank's gradient, by autograd::grad (which runs no hooks)
+  std::vector<Tensor> params = net.parameters();
+  std::vector<Tensor> expected;
+  for (int64_t r = 0; r < N(); ++r) {
+    std::vector<Tensor> grads = autograd::grad({net.forward(input(r)).sum()}, params);
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (r == 0) {
+        expected.push_back(grads[i] / static_cast<double>(N()));
+      } else {
+        expected[i] = expected[i] + grads[i] / static_cast<double>(N());
+      }
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(descent::testing::tensors_close(params[i].grad(), expected[i])) << "parameter " << i << " rank " << R();
+  }
+}
+
 // Deterministic mode against its definition: every shard's gradient on its own, summed in shard
 // order, divided by the shard count. The definition runs on every rank alone; the replica under
 // DataParallel must equal it bit for bit at every world size.

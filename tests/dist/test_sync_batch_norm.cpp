@@ -84,6 +84,30 @@ TEST(SyncBatchNorm, ShardsTrainAsBatchNormOverTheWholeBatch) {
   EXPECT_TRUE(descent::testing::tensors_close(replica.forward(probe), whole.forward(probe), 1e-12, 1e-14));
 }
 
+// On images: the output of each rank's shard and the gradient of the total loss (every rank's
+// sum) with respect to the shard are those of BatchNorm2d over the whole batch.
+TEST(SyncBatchNorm, ImageShardsNormaliseAndDifferentiateAsTheWholeBatch) {
+  constexpr int64_t kShard = 2;
+  manual_seed(4);  // the same draws on every rank
+  Tensor x = randn({N() * kShard, 3, 4, 5}, {.dtype = kFloat64}) * 2.0 + 1.0;
+  Tensor c = randn({N() * kShard, 3, 4, 5}, {.dtype = kFloat64});
+  nn::BatchNorm2d plain(3);
+  plain.to(kFloat64);
+  Tensor whole = x.detach().requires_grad_();
+  Tensor whole_out = plain(whole);
+  (whole_out * c).sum().backward();
+
+  dist::SyncBatchNorm synced(3);
+  synced.to(kFloat64);
+  Tensor shard = x.slice(0, R() * kShard, (R() + 1) * kShard).clone().requires_grad_();
+  Tensor out = synced(shard);
+  (out * c.slice(0, R() * kShard, (R() + 1) * kShard)).sum().backward();
+  auto mine = [&](const Tensor& t) { return t.slice(0, R() * kShard, (R() + 1) * kShard); };
+  EXPECT_TRUE(descent::testing::tensors_close(out.detach(), mine(whole_out.detach()), 1e-12, 1e-14)) << "rank " << R();
+  EXPECT_TRUE(descent::testing::tensors_close(shard.grad(), mine(whole.grad()), 1e-10, 1e-12)) << "rank " << R();
+  EXPECT_TRUE(descent::testing::tensors_close(synced.running_var, plain.running_var, 1e-12, 1e-14));
+}
+
 TEST(SyncBatchNorm, RejectsAnInputWithOtherChannels) {
   dist::SyncBatchNorm norm(4);
   EXPECT_TRUE(descent::testing::throws_with<ShapeError>([&] { norm(zeros({2, 5})); }, {"SyncBatchNorm", "[2, 5]"}));
