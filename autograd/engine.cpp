@@ -38,7 +38,11 @@ class PassCallbacks {
   PassCallbacks(const PassCallbacks&) = delete;
   PassCallbacks& operator=(const PassCallbacks&) = delete;
   void run() {
-    for (size_t i = 0; i < callbacks_.size(); ++i) std::move(callbacks_[i])();
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      // NOTE: moved out before the call: a callback that queues another may grow the vector.
+      std::function<void()> callback = std::move(callbacks_[i]);
+      callback();
+    }
   }
 
  private:
