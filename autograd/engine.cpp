@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 #include <descent/autograd/graph.h>
@@ -24,6 +25,30 @@ class GradModeScope {
   bool previous_;
 };
 
+
+// The callbacks queued during the backward pass running on this thread (queue_callback), run in
+// queue order after its last node; a callback may queue more. A pass started from inside another
+// (a hook that calls backward) has its own list. A pass that throws drops its callbacks.
+thread_local std::vector<std::function<void()>>* current_pass_callbacks = nullptr;
+
+class PassCallbacks {
+ public:
+  PassCallbacks() : enclosing_(std::exchange(current_pass_callbacks, &callbacks_)) {}
+  ~PassCallbacks() { current_pass_callbacks = enclosing_; }
+  PassCallbacks(const PassCallbacks&) = delete;
+  PassCallbacks& operator=(const PassCallbacks&) = delete;
+  void run() {
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      // NOTE: moved out before the call: a callback that queues another may grow the vector.
+      std::function<void()> callback = std::move(callbacks_[i]);
+      callback();
+    }
+  }
+
+ private:
+  std::vector<std::function<void()>> callbacks_;
+  std::vector<std::function<void()>>* enclosing_;
+};
 
 // The gradient that seeds output i: given, or 1 for a one-element output.
 Tensor seed_gradient(const Tensor& output, const std::vector<Tensor>& grad_outputs, size_t i, const char* op) {
@@ -250,6 +275,7 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
     }
   }
 
+  PassCallbacks callbacks;  // what hooks and nodes of this pass queue_callback()
   GradModeScope mode(create_graph);
   while (!ready.empty()) {
     std::pop_heap(ready.begin(), ready.end());
@@ -291,6 +317,7 @@ void run_graph(const std::vector<Edge>& roots, std::vector<Tensor> root_gradient
     }
     recycle(gradients);
   }
+  callbacks.run();
 }
 
 std::vector<Edge> root_edges(const std::vector<Tensor>& outputs, const char* op) {
@@ -315,6 +342,12 @@ std::vector<Tensor> seed_gradients(const std::vector<Tensor>& outputs, const std
 }
 
 }  // namespace
+
+void queue_callback(std::function<void()> callback) {
+  check<Error>(current_pass_callbacks != nullptr,
+               "queue_callback: no backward pass is running on this thread (call it from a hook during backward)");
+  current_pass_callbacks->push_back(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, BackwardOptions options) {
   std::vector<Edge> roots = root_edges(outputs, "backward");

@@ -4,6 +4,7 @@
 // recursion, so a graph of any depth runs.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -34,5 +35,12 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 //   autograd::grad({y}, {x}, {.grad_outputs = {v}, .retain_graph = true})
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          GradOptions options = {});
+
+// Runs `callback` on this thread once the backward pass that is running here (backward or grad)
+// has run its last node and hook, in queue order, before that pass returns; the grad mode is the
+// pass's. Call it from a hook or a node during the pass (outside one it throws). Data parallelism
+// uses it to wait for the last gradient bucket at the end of backward (PyTorch's
+// Variable._execution_engine.queue_callback). A pass that throws drops its callbacks.
+void queue_callback(std::function<void()> callback);
 
 }  // namespace descent::autograd

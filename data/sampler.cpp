@@ -69,14 +69,15 @@ std::vector<int64_t> WeightedRandomSampler::indices(int64_t epoch) const {
   return out;
 }
 
-DistributedSampler::DistributedSampler(int64_t n, int64_t rank, int64_t world_size, bool shuffle, uint64_t seed)
-    : n_(n), rank_(rank), world_size_(world_size), shuffle_(shuffle), seed_(seed) {
+DistributedSampler::DistributedSampler(int64_t n, int64_t rank, int64_t world_size, bool shuffle, uint64_t seed,
+                                       bool drop_last)
+    : n_(n), rank_(rank), world_size_(world_size), shuffle_(shuffle), seed_(seed), drop_last_(drop_last) {
   check<ValueError>(n >= 0 && world_size >= 1 && rank >= 0 && rank < world_size,
                     "DistributedSampler: need n >= 0, world_size >= 1 and 0 <= rank < world_size, got n {}, rank {}, "
                     "world_size {}", n, rank, world_size);
 }
 
-int64_t DistributedSampler::size() const { return (n_ + world_size_ - 1) / world_size_; }
+int64_t DistributedSampler::size() const { return drop_last_ ? n_ / world_size_ : (n_ + world_size_ - 1) / world_size_; }
 
 std::vector<int64_t> DistributedSampler::indices(int64_t epoch) const {
   std::vector<int64_t> order = shuffle_ ? epoch_permutation(n_, seed_, epoch) : iota(n_);

@@ -58,12 +58,21 @@ class WeightedRandomSampler : public Sampler {
   uint64_t seed_;
 };
 
-// Rank `rank`'s share of n indices among world_size processes: the (shuffled, if asked) order is
-// padded by repeating its start to a multiple of world_size, then rank r takes every world_size-th
-// index from position r. Every rank must use the same seed.
+// Rank `rank`'s share of n indices among world_size processes, as PyTorch's DistributedSampler:
+// the (shuffled, if asked) order of an epoch is padded by repeating its start to a multiple of
+// world_size (or, with drop_last, cut to the largest multiple), then rank r takes every
+// world_size-th index from position r. Every rank gets the same count, so no rank runs out of
+// batches before the others (a collective would wait for it forever). Every rank must use the
+// same seed. The epoch comes from DataLoader::set_epoch (PyTorch's sampler.set_epoch).
+//
+// Resuming at another world size: with the per-rank batch global_batch / world_size, batch b of
+// every rank together is positions [b global_batch, (b + 1) global_batch) of the epoch's order at
+// any world size (up to the padding at the end). So a DataLoader's state_dict (epoch, batch)
+// saved at one world size continues the same epoch at another with the same global batch.
 class DistributedSampler : public Sampler {
  public:
-  DistributedSampler(int64_t n, int64_t rank, int64_t world_size, bool shuffle = true, uint64_t seed = 0);
+  DistributedSampler(int64_t n, int64_t rank, int64_t world_size, bool shuffle = true, uint64_t seed = 0,
+                     bool drop_last = false);
   int64_t size() const override;
   std::vector<int64_t> indices(int64_t epoch) const override;
 
@@ -71,6 +80,7 @@ class DistributedSampler : public Sampler {
   int64_t n_, rank_, world_size_;
   bool shuffle_;
   uint64_t seed_;
+  bool drop_last_;
 };
 
 }  // namespace descent::data

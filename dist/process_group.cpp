@@ -153,6 +153,7 @@ struct GroupState {
 struct WorkState {
   std::string description;  // "allreduce (sum) of [4, 3] float32", for errors
   Clock::time_point deadline;
+  Work::Times times;  // posted is set before the task is queued, started and finished by it
   std::shared_ptr<GroupState> group;
 
   std::mutex mutex;
@@ -163,6 +164,7 @@ struct WorkState {
   void finish(std::exception_ptr e) {
     {
       std::lock_guard lock(mutex);
+      times.finished = Clock::now();
       done = true;
       error = std::move(e);
     }
@@ -185,6 +187,13 @@ void Work::wait() const {
     throw TimeoutError(message);
   }
   if (s.error) std::rethrow_exception(s.error);
+}
+
+std::optional<Work::Times> Work::times() const {
+  if (!state_) return std::nullopt;
+  std::lock_guard lock(state_->mutex);
+  if (!state_->done) return std::nullopt;
+  return state_->times;
 }
 
 bool Work::is_completed() const {
@@ -443,8 +452,13 @@ Work post(const std::shared_ptr<detail::GroupState>& group, Collective c) {
   work->description = describe(c);
   work->deadline = Clock::now() + std::chrono::milliseconds(group->timeout_ms.load());
   work->group = group;
+  work->times.posted = Clock::now();
   group->comm->push(
       [group, work, c = std::move(c)] {
+        {
+          std::lock_guard lock(work->mutex);
+          work->times.started = Clock::now();
+        }
         try {
           int64_t bytes = run_collective(*group, c, work->description);
           if (group->world_size > 1) group->bytes_sent += bytes;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <descent/core/error.h>
@@ -53,6 +54,13 @@ class Work {
 
   void wait() const;
   bool is_completed() const;  // true when finished (successfully or not); never blocks
+
+  // When the collective was posted, when the communication thread started it (its MPI calls),
+  // and when it finished; only for a finished collective over MPI (the communication timeline).
+  struct Times {
+    std::chrono::steady_clock::time_point posted, started, finished;
+  };
+  std::optional<Times> times() const;
 
  private:
   std::shared_ptr<detail::WorkState> state_;

@@ -24,6 +24,8 @@
 #include <descent/data/transforms.h>
 #include <descent/dist/data_parallel.h>
 #include <descent/dist/process_group.h>
+#include <descent/dist/sync_batch_norm.h>
+#include <descent/dist/timeline.h>
 #include <descent/nn/activation.h>
 #include <descent/nn/attention.h>
 #include <descent/nn/checkpoint.h>

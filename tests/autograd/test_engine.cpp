@@ -1,11 +1,14 @@
 // The engine's rules: accumulation into leaves, explicit and implicit seeds, retain_graph,
 // gradient validation, version checks, in-place rules, grad modes, hooks, autograd::grad with
 // create_graph, custom Functions, anomaly mode, to_dot, and a million-node chain.
+#include <algorithm>
+
 #include <descent/autograd/dot.h>
 #include <descent/autograd/engine.h>
 #include <descent/autograd/function.h>
 #include <descent/autograd/graph.h>
 #include <descent/autograd/record.h>
+
 #include "testing.h"
 
 namespace descent {
@@ -215,6 +218,31 @@ TEST(Engine, HooksReadAndReplaceGradients) {
   EXPECT_TRUE(tensors_close(x.grad(), values({20, 20})));
   EXPECT_EQ(leaf_calls, 1);
   EXPECT_TRUE(tensors_close(accumulated, values({20, 20})));
+}
+
+TEST(Engine, QueuedCallbacksRunAfterTheLastGradientOfThePass) {
+  Tensor x = leaf({1, 2}), w = leaf({3, 4});
+  std::vector<std::string> events;
+  // x's hook queues a callback that must run after both leaves' gradients are in, whichever
+  // accumulates first; a callback queued by that callback runs after it, in the same pass.
+  x.register_post_accumulate_grad_hook([&](const Tensor&) {
+    events.push_back("x accumulated");
+    autograd::queue_callback([&] {
+      events.push_back(fmt::format("first callback, grads defined: {} {}", x.grad().defined(), w.grad().defined()));
+      autograd::queue_callback([&] { events.push_back("second callback"); });
+    });
+  });
+  w.register_post_accumulate_grad_hook([&](const Tensor&) { events.push_back("w accumulated"); });
+  (w * 2.0 + x * w).sum().backward();
+  ASSERT_EQ(events.size(), 4u);
+  std::sort(events.begin(), events.begin() + 2);
+  EXPECT_EQ(events, (std::vector<std::string>{"w accumulated", "x accumulated", "first callback, grads defined: true true",
+                                              "second callback"}));
+  events.clear();
+  (x * 3.0).sum().backward();  // a new pass: the hook queues again, on this pass
+  EXPECT_EQ(events, (std::vector<std::string>{"x accumulated", "first callback, grads defined: true true",
+                                              "second callback"}));
+  EXPECT_TRUE(throws_with<Error>([] { autograd::queue_callback([] {}); }, {"queue_callback", "no backward pass"}));
 }
 
 TEST(Engine, RetainGradKeepsANonLeafGradient) {

@@ -159,5 +159,95 @@ TEST(Sampler, SubsetWeightedAndDistributed) {
   EXPECT_TRUE(throws_with<ValueError>([] { DistributedSampler(10, 3, 3); }, {"rank 3", "world_size 3"}));
 }
 
+// The global batches of one epoch at a world size: batch b of every rank, merged (sorted, since
+// the ranks' shards interleave). global_batch / world is each rank's batch.
+std::vector<std::vector<int64_t>> global_batches(int64_t n, int64_t world, int64_t global_batch, bool drop_last,
+                                                 int64_t epoch) {
+  std::vector<std::vector<int64_t>> merged;
+  for (int64_t rank = 0; rank < world; ++rank) {
+    DataLoader loader(numbered(n), {.batch_size = global_batch / world, .seed = 0,
+                                    .sampler = std::make_shared<DistributedSampler>(n, rank, world, true, 8, drop_last)});
+    loader.set_epoch(epoch);
+    std::vector<std::vector<int64_t>> batches = read_epoch(loader);
+    merged.resize(batches.size());
+    EXPECT_EQ(static_cast<int64_t>(batches.size()), loader.size()) << "rank " << rank << " of " << world;
+    for (size_t b = 0; b < batches.size(); ++b) merged[b].insert(merged[b].end(), batches[b].begin(), batches[b].end());
+  }
+  for (auto& batch : merged) std::sort(batch.begin(), batch.end());
+  return merged;
+}
+
+TEST(Sampler, DistributedGivesEveryRankTheSameBatchCount) {
+  for (bool drop_last : {false, true}) {
+    for (int64_t world = 1; world <= 4; ++world) {
+      int64_t expected = -1;
+      for (int64_t rank = 0; rank < world; ++rank) {
+        DistributedSampler sampler(23, rank, world, true, 8, drop_last);
+        // PyTorch: ceil(23 / world) each, padded; with drop_last floor(23 / world), the tail dropped
+        EXPECT_EQ(sampler.size(), drop_last ? 23 / world : (23 + world - 1) / world);
+        DataLoader loader(numbered(23), {.batch_size = 2, .sampler = std::make_shared<DistributedSampler>(
+                                                              23, rank, world, true, 8, drop_last)});
+        int64_t batches = static_cast<int64_t>(read_epoch(loader).size());
+        if (rank == 0) expected = batches;
+        EXPECT_EQ(batches, expected) << "rank " << rank << " of " << world << ", drop_last " << drop_last;
+      }
+    }
+  }
+  // drop_last: 23 over 4 ranks leaves 20 distinct indices, none repeated
+  std::multiset<int64_t> all;
+  for (int64_t rank = 0; rank < 4; ++rank) {
+    std::vector<int64_t> mine = DistributedSampler(23, rank, 4, true, 8, true).indices(0);
+    all.insert(mine.begin(), mine.end());
+  }
+  EXPECT_EQ(all.size(), 20u);
+  EXPECT_EQ(std::set<int64_t>(all.begin(), all.end()).size(), 20u);
+}
+
+// The same global batch, world by world: batch b of all ranks holds the same examples at any world
+// size (the padding at the end aside), which is what lets a DataLoader state saved at one world
+// size continue at another.
+TEST(Sampler, DistributedGlobalBatchesDoNotDependOnTheWorldSize) {
+  constexpr int64_t kN = 48, kGlobalBatch = 12;  // divisible by worlds 1-4: no padding
+  std::vector<std::vector<int64_t>> one = global_batches(kN, 1, kGlobalBatch, false, 3);
+  ASSERT_EQ(one.size(), 4u);
+  for (int64_t world : {2, 3, 4}) EXPECT_EQ(global_batches(kN, world, kGlobalBatch, false, 3), one) << "world " << world;
+  EXPECT_NE(global_batches(kN, 1, kGlobalBatch, false, 4), one);  // another epoch, another order
+}
+
+TEST(Sampler, ALoaderStateSavedAtOneWorldSizeResumesAtAnother) {
+  constexpr int64_t kN = 48, kGlobalBatch = 12, kEpoch = 2;
+  std::vector<std::vector<int64_t>> uninterrupted = global_batches(kN, 1, kGlobalBatch, false, kEpoch);
+  for (auto [saved_world, resumed_world] : {std::pair{4, 2}, std::pair{2, 3}, std::pair{1, 4}}) {
+    // Two global batches at saved_world, rank 0's state saved (every rank's is the same)...
+    optim::StateDict state;
+    std::vector<std::vector<int64_t>> seen(uninterrupted.size());
+    for (int64_t rank = 0; rank < saved_world; ++rank) {
+      DataLoader loader(numbered(kN), {.batch_size = kGlobalBatch / saved_world, .seed = 0,
+                                       .sampler = std::make_shared<DistributedSampler>(kN, rank, saved_world, true, 8)});
+      loader.set_epoch(kEpoch);
+      int64_t b = 0;
+      for (auto [x, y] : loader) {
+        for (int64_t i : y.to_vector<int64_t>()) seen[static_cast<size_t>(b)].push_back(i);
+        if (++b == 2) break;
+      }
+      if (rank == 0) state = loader.state_dict();
+    }
+    // ... the rest of the epoch at resumed_world.
+    for (int64_t rank = 0; rank < resumed_world; ++rank) {
+      DataLoader loader(numbered(kN), {.batch_size = kGlobalBatch / resumed_world, .seed = 0,
+                                       .sampler = std::make_shared<DistributedSampler>(kN, rank, resumed_world, true, 8)});
+      loader.load_state_dict(state);
+      int64_t b = 2;
+      for (auto [x, y] : loader) {
+        for (int64_t i : y.to_vector<int64_t>()) seen[static_cast<size_t>(b)].push_back(i);
+        ++b;
+      }
+      EXPECT_EQ(b, static_cast<int64_t>(uninterrupted.size()));
+    }
+    for (auto& batch : seen) std::sort(batch.begin(), batch.end());
+    EXPECT_EQ(seen, uninterrupted) << "saved at world " << saved_world << ", resumed at " << resumed_world;
+  }
+}
+
 }  // namespace
 }  // namespace descent::data
