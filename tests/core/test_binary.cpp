@@ -230,7 +230,7 @@ TEST_P(BinaryGolden, Where) {
     }
     EXPECT_TRUE(matches(out, golden().tensor(op + "/" + combo))) << op << "/" << combo;
   });
-  EXPECT_EQ(cases, 12);
+  EXPECT_EQ(cases, 14);
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, BinaryGolden,
