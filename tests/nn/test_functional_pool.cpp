@@ -27,6 +27,8 @@ std::vector<FunctionalCase> pool_cases() {
       {"avg_pool2d_ceil_include_pad", {"x"}, {"x"},
        [](In in) { return F::avg_pool2d(in[0], 3, {.stride = 2, .padding = 1, .ceil_mode = true}); }},
       {"adaptive_avg_pool2d", {"x"}, {"x"}, [](In in) { return F::adaptive_avg_pool2d(in[0], {3, 4}); }},
+      {"avg_pool2d_divisor_override", {"x"}, {"x"},
+       [](In in) { return F::avg_pool2d(in[0], 3, {.stride = 2, .padding = 1, .divisor_override = 5}); }},
   };
 }
 
