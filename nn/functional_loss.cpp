@@ -76,7 +76,11 @@ struct BinaryCrossEntropyBackward : Node {
   std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
     Tensor x = input.unpack(*this), y = target.unpack(*this);
     std::vector<Tensor> result(2);
-    if (needs_input_grad(0)) result[0] = mul(grads[0], div(sub(x, y), clamp(mul(x, sub(1.0, x)), 1e-12, std::nullopt)));
+    // NOTE: PyTorch's EPSILON is the float 1e-12 (9.99999996e-13), which a float64 gradient shows.
+    constexpr double kEpsilon = static_cast<double>(1e-12f);
+    if (needs_input_grad(0)) {
+      result[0] = mul(grads[0], div(sub(x, y), clamp(mul(x, sub(1.0, x)), kEpsilon, std::nullopt)));
+    }
     if (needs_input_grad(1)) result[1] = mul(grads[0], sub(log(sub(1.0, x)), log(x)));
     return result;
   }

@@ -41,13 +41,23 @@ Tensor source_positions(PadMode mode, int64_t n, int64_t left, int64_t right, in
     check<ShapeError>(n >= 1, "pad: replicate padding of dim {} needs a non-empty dim (input {})", dim,
                       input.sizes());
   }
+  // NOTE: as PyTorch, circular padding first crops the negative amounts and wraps around what is
+  // left; reflect and replicate map into the whole dim.
+  const int64_t kept_begin = std::max<int64_t>(0, -left), kept = n - kept_begin - std::max<int64_t>(0, -right);
+  check<ShapeError>(mode != PadMode::Circular || kept >= 1,
+                    "pad: circular padding ({}, {}) of dim {} of input {} crops the whole dim", left, right, dim,
+                    input.sizes());
   std::vector<int64_t> positions(out);
   for (int64_t i = 0; i < out; ++i) {
     int64_t p = i - left;
     switch (mode) {
       case PadMode::Reflect: p = p < 0 ? -p : p >= n ? 2 * (n - 1) - p : p; break;
       case PadMode::Replicate: p = std::clamp<int64_t>(p, 0, n - 1); break;
-      case PadMode::Circular: p = ((p % n) + n) % n; break;
+      case PadMode::Circular: {
+        const int64_t q = i - std::max<int64_t>(left, 0);  // the position past the left padding
+        p = kept_begin + ((q % kept) + kept) % kept;
+        break;
+      }
       case PadMode::Constant: break;
     }
     positions[i] = p;
