@@ -332,45 +332,41 @@ Tensor where(const Tensor& condition, const Scalar& a, const Tensor& b) {
   return record_where(core::where(condition, a, b), condition, Tensor(), b);
 }
 
-// ---- in place ----
-
-namespace {
-// Runs the kernel in place, or, when autograd must see it, the differentiable out-of-place op
-// whose result then replaces self's value and history.
-template <typename Kernel, typename Differentiable>
-void in_place(const Tensor& self, const Tensor& other, const char* op, Kernel kernel, Differentiable op_out_of_place) {
-  autograd::check_in_place(self, op);
-  if (autograd::needs_grad({self, other})) {
-    autograd::rebase_in_place(self, op_out_of_place());
-  } else {
-    kernel();
-  }
-}
-}  // namespace
+// ---- in place: autograd::run_in_place runs the kernel, or the out-of-place op on self (or, when
+// the backward reads self, on a clone of it) and moves the result's value and history into self ----
 
 void add_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
-  in_place(self, other, "add_", [&] { core::add_(self, other, alpha); }, [&] { return add(self, other, alpha); });
+  autograd::run_in_place(self, other, "add_", false, [&] { core::add_(self, other, alpha); },
+                         [&](const Tensor& s) { return add(s, other.is_same(self) ? s : other, alpha); });
 }
 void add_(const Tensor& self, const Scalar& other) {
-  in_place(self, Tensor(), "add_", [&] { core::add_(self, other); }, [&] { return add(self, other); });
+  autograd::run_in_place(self, Tensor(), "add_", false, [&] { core::add_(self, other); },
+                         [&](const Tensor& s) { return add(s, other); });
 }
 void sub_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
-  in_place(self, other, "sub_", [&] { core::sub_(self, other, alpha); }, [&] { return sub(self, other, alpha); });
+  autograd::run_in_place(self, other, "sub_", false, [&] { core::sub_(self, other, alpha); },
+                         [&](const Tensor& s) { return sub(s, other.is_same(self) ? s : other, alpha); });
 }
 void sub_(const Tensor& self, const Scalar& other) {
-  in_place(self, Tensor(), "sub_", [&] { core::sub_(self, other); }, [&] { return sub(self, other); });
+  autograd::run_in_place(self, Tensor(), "sub_", false, [&] { core::sub_(self, other); },
+                         [&](const Tensor& s) { return sub(s, other); });
 }
+// mul and div save self for other's gradient.
 void mul_(const Tensor& self, const Tensor& other) {
-  in_place(self, other, "mul_", [&] { core::mul_(self, other); }, [&] { return mul(self, other); });
+  autograd::run_in_place(self, other, "mul_", other.requires_grad(), [&] { core::mul_(self, other); },
+                         [&](const Tensor& s) { return mul(s, other.is_same(self) ? s : other); });
 }
 void mul_(const Tensor& self, const Scalar& other) {
-  in_place(self, Tensor(), "mul_", [&] { core::mul_(self, other); }, [&] { return mul(self, other); });
+  autograd::run_in_place(self, Tensor(), "mul_", false, [&] { core::mul_(self, other); },
+                         [&](const Tensor& s) { return mul(s, other); });
 }
 void div_(const Tensor& self, const Tensor& other) {
-  in_place(self, other, "div_", [&] { core::div_(self, other); }, [&] { return div(self, other); });
+  autograd::run_in_place(self, other, "div_", other.requires_grad(), [&] { core::div_(self, other); },
+                         [&](const Tensor& s) { return div(s, other.is_same(self) ? s : other); });
 }
 void div_(const Tensor& self, const Scalar& other) {
-  in_place(self, Tensor(), "div_", [&] { core::div_(self, other); }, [&] { return div(self, other); });
+  autograd::run_in_place(self, Tensor(), "div_", false, [&] { core::div_(self, other); },
+                         [&](const Tensor& s) { return div(s, other); });
 }
 
 }  // namespace descent

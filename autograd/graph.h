@@ -172,6 +172,8 @@ struct AutogradMeta {
   std::weak_ptr<Node> grad_accumulator;  // a leaf's AccumulateGrad, while the graph holds it
   bool retains_grad = false;
   bool is_view = false;                  // made by a view op from a tensor in the graph
+  Tensor view_base;                      // a view's root base (never itself a view): in place on
+                                         // the view rewrites the base's history (rebase_in_place)
   int next_hook_id = 0;
   std::vector<std::pair<int, GradHook>> leaf_hooks;  // a leaf's register_hook
   std::vector<std::pair<int, PostAccumulateGradHook>> post_accumulate_hooks;
@@ -272,3 +274,10 @@ class AnomalyGuard {
 };
 
 }  // namespace descent::autograd
+
+// The guards are reachable as descent::NoGradGuard too, since users write `using namespace descent;`.
+namespace descent {
+using autograd::AnomalyGuard;
+using autograd::EnableGradGuard;
+using autograd::NoGradGuard;
+}  // namespace descent

@@ -101,7 +101,7 @@ std::vector<Tensor> record_split(std::vector<Tensor> pieces, const Tensor& x, in
     node->dim = wrap_dim(dim, x.dim(), name);
     for (const Tensor& piece : pieces) node->sizes.push_back(piece.size(node->dim));
   }
-  for (const Tensor& piece : pieces) autograd::mark_as_view(piece);
+  for (const Tensor& piece : pieces) autograd::mark_as_view(piece, x);
   return pieces;
 }
 }  // namespace

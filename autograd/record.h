@@ -95,17 +95,40 @@ Tensor sum_to(const Tensor& grad, const Dims& shape);
 // of float32 broadcast against float64 gets a float32 gradient). Differentiable.
 Tensor reduce_to_input(const Tensor& grad, const InputMeta& meta);
 
-// View ops call this on their output: an in-place change of it would bypass its base's graph.
-void mark_as_view(const Tensor& view);
+// View ops call this on their output (made from `base`): the view remembers its root base, whose
+// history an in-place change of the view rewrites.
+void mark_as_view(const Tensor& view, const Tensor& base);
 
 // In-place ops on tensors in the graph (a.add_(b) with a or b requiring grad): `result` is the
 // out-of-place value with its history; its data is copied into self and self takes over the
-// history. Throws for a leaf that requires grad (outside NoGradGuard) and for a view of a tensor
-// in the graph, naming `op`.
+// history. For a view, the base's history is rewritten too (PyTorch's CopySlices): the base's
+// gradient flows to its old history outside the view and to `result` inside it, and the view
+// becomes a view of the new base. check_in_place throws for a leaf that requires grad (outside
+// NoGradGuard) and for a view of one, naming `op`.
+// NOTE: other views of the same base made before the change keep their old history (PyTorch
+// regenerates them); use them after the change only through the base.
 void check_in_place(const Tensor& self, const char* op);
-// For in-place ops that autograd does not follow (fill_, uniform_, ...): throws when self
-// requires grad and grad mode is on.
+// For in-place ops that autograd does not follow (uniform_, ...): throws when self requires grad
+// and grad mode is on.
 void check_untracked_in_place(const Tensor& self, const char* op);
 void rebase_in_place(const Tensor& self, const Tensor& result);
+
+// What an in-place op's out-of-place form runs on: self, or a clone of it (sharing self's
+// history) when the backward reads self's value, so that the value it saves survives the
+// overwrite (PyTorch saves the original self in that case too).
+Tensor in_place_operand(const Tensor& self, bool backward_reads_self);
+
+// An in-place op autograd follows: `kernel()` when no gradient is needed, else
+// rebase_in_place(self, out_of_place(in_place_operand(self, backward_reads_self))).
+template <typename Kernel, typename OutOfPlace>
+void run_in_place(const Tensor& self, const Tensor& other, const char* op, bool backward_reads_self,
+                  const Kernel& kernel, const OutOfPlace& out_of_place) {
+  check_in_place(self, op);
+  if (!needs_grad({self, other})) {
+    kernel();
+    return;
+  }
+  rebase_in_place(self, out_of_place(in_place_operand(self, backward_reads_self)));
+}
 
 }  // namespace descent::autograd

@@ -37,9 +37,20 @@ Tensor Tensor::clone() const { return descent::clone(*this); }
 Tensor Tensor::to(DType dtype) const { return descent::to(*this, dtype); }
 
 // in place
+// copy_ is followed by autograd when self requires grad: src gets the gradient of the copied
+// values, self's old history none (a where on an all-true mask, so that the result depends on
+// self even when src needs no gradient); a view's base keeps its gradient outside the view.
+// NOTE: a self outside the graph takes src's values only, not its history (PyTorch records it).
 Tensor& Tensor::copy_(const Tensor& src) {
-  autograd::check_untracked_in_place(*this, "copy_");
-  core::copy_(*this, src);
+  if (!requires_grad()) {
+    core::copy_(*this, src);
+    return *this;
+  }
+  autograd::run_in_place(*this, src, "copy_", false, [&] { core::copy_(*this, src); },
+                         [&](const Tensor& s) {
+                           Tensor all_true = core::ones(s.sizes(), {.dtype = kBool});
+                           return descent::where(all_true, descent::expand(descent::to(src, s.dtype()), s.sizes()), s);
+                         });
   return *this;
 }
 Tensor& Tensor::fill_(const Scalar& value) {
@@ -81,13 +92,13 @@ Tensor& Tensor::div_(const Scalar& other) {
   return *this;
 }
 Tensor& Tensor::clamp_(std::optional<Scalar> min, std::optional<Scalar> max) {
-  autograd::check_untracked_in_place(*this, "clamp_");
-  core::clamp_(*this, min, max);
+  autograd::run_in_place(*this, Tensor(), "clamp_", true, [&] { core::clamp_(*this, min, max); },
+                         [&](const Tensor& s) { return descent::clamp(s, min, max); });
   return *this;
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, const Scalar& value) {
-  autograd::check_untracked_in_place(*this, "masked_fill_");
-  core::masked_fill_(*this, mask, value);
+  autograd::run_in_place(*this, Tensor(), "masked_fill_", false, [&] { core::masked_fill_(*this, mask, value); },
+                         [&](const Tensor& s) { return descent::masked_fill(s, mask, value); });
   return *this;
 }
 Tensor& Tensor::uniform_(double low, double high) {

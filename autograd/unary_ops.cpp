@@ -254,6 +254,28 @@ Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> m
                       });
 }
 
+// Composed of where, so each operand's gradient is where's and higher derivatives come free: the
+// value is x where kept, else the winning bound, else (min == max > x, a NaN) the graph-free result.
+Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max) {
+  check<ValueError>(min.defined() || max.defined(), "clamp: at least one of min and max must be given");
+  Tensor value = x;
+  if (min.defined()) value = core::maximum(value, min);
+  if (max.defined()) value = core::minimum(value, max);
+  if (max.defined()) {
+    Tensor max_wins = core::gt(x, max);
+    if (min.defined()) max_wins = core::logical_or(max_wins, core::lt(max, min));
+    value = where(max_wins, max, value);
+  }
+  if (min.defined()) {
+    Tensor min_wins = core::lt(x, min);
+    if (max.defined()) min_wins = core::logical_and(min_wins, core::lt(min, max));
+    value = where(min_wins, min, value);
+  }
+  Tensor kept = min.defined() ? core::ge(x, min) : core::le(x, max);
+  if (min.defined() && max.defined()) kept = core::logical_and(kept, core::le(x, max));
+  return where(kept, x, value);
+}
+
 Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf, std::optional<double> neginf) {
   return record_unary(core::nan_to_num(x, nan, posinf, neginf), x, "NanToNumBackward", Save::Input,
                       [](const Tensor& g, const Tensor& v) { return where(core::isfinite(v), g, 0.0); });

@@ -40,6 +40,10 @@ Tensor ceil(const Tensor& x);
 Tensor round(const Tensor& x);  // half to even
 // The gradient passes where min <= x <= max, bounds included (as PyTorch).
 Tensor clamp(const Tensor& x, std::optional<Scalar> min, std::optional<Scalar> max);
+// Tensor bounds, broadcast with x (an undefined one is no bound; at least one is given). The
+// gradients are PyTorch's clamp_backward and clamp_backward_min_max: x's where min <= x <= max,
+// min's where x < min < max, max's where x > max or max < min; where min == max > x, no one's.
+Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max);
 Tensor reciprocal(const Tensor& x);
 Tensor pow(const Tensor& x, const Scalar& exponent);  // exponent 0: gradient 0
 // NaN -> nan, +inf -> posinf (default: the dtype's largest), -inf -> neginf (default: lowest);

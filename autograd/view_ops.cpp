@@ -13,8 +13,8 @@ using autograd::record;
 
 namespace {
 
-Tensor as_view(Tensor out) {
-  autograd::mark_as_view(out);
+Tensor as_view(Tensor out, const Tensor& base) {
+  autograd::mark_as_view(out, base);
   return out;
 }
 
@@ -33,25 +33,25 @@ Tensor record_reshape(Tensor out, const Tensor& in, const char* name) {
 }  // namespace
 
 Tensor view(const Tensor& t, const Dims& sizes) {
-  return as_view(record_reshape(core::view(t, sizes), t, "ViewBackward"));
+  return as_view(record_reshape(core::view(t, sizes), t, "ViewBackward"), t);
 }
 Tensor reshape(const Tensor& t, const Dims& sizes) {
   Tensor out = record_reshape(core::reshape(t, sizes), t, "ReshapeBackward");
-  return out.shares_storage(t) ? as_view(out) : out;
+  return out.shares_storage(t) ? as_view(out, t) : out;
 }
-Tensor squeeze(const Tensor& t) { return as_view(record_reshape(core::squeeze(t), t, "SqueezeBackward")); }
+Tensor squeeze(const Tensor& t) { return as_view(record_reshape(core::squeeze(t), t, "SqueezeBackward"), t); }
 Tensor squeeze(const Tensor& t, int64_t dim) {
-  return as_view(record_reshape(core::squeeze(t, dim), t, "SqueezeBackward"));
+  return as_view(record_reshape(core::squeeze(t, dim), t, "SqueezeBackward"), t);
 }
 Tensor unsqueeze(const Tensor& t, int64_t dim) {
-  return as_view(record_reshape(core::unsqueeze(t, dim), t, "UnsqueezeBackward"));
+  return as_view(record_reshape(core::unsqueeze(t, dim), t, "UnsqueezeBackward"), t);
 }
 Tensor flatten(const Tensor& t, int64_t start_dim, int64_t end_dim) {
   Tensor out = record_reshape(core::flatten(t, start_dim, end_dim), t, "FlattenBackward");
-  return out.shares_storage(t) ? as_view(out) : out;
+  return out.shares_storage(t) ? as_view(out, t) : out;
 }
 Tensor unflatten(const Tensor& t, int64_t dim, const Dims& sizes) {
-  return as_view(record_reshape(core::unflatten(t, dim, sizes), t, "UnflattenBackward"));
+  return as_view(record_reshape(core::unflatten(t, dim, sizes), t, "UnflattenBackward"), t);
 }
 
 // ---- permute, transpose: the gradient is permuted back ----
@@ -76,7 +76,7 @@ Tensor permute(const Tensor& t, const Dims& order) {
     node->inverse = Dims::filled(order.size(), 0);
     for (int i = 0; i < order.size(); ++i) node->inverse[wrap_dim(order[i], t.dim(), "permute")] = i;
   }
-  return as_view(out);
+  return as_view(out, t);
 }
 
 Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
@@ -85,7 +85,7 @@ Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1) {
     node->dim0 = dim0;
     node->dim1 = dim1;
   }
-  return as_view(out);
+  return as_view(out, t);
 }
 
 // ---- slice, select: the gradient is placed into zeros at the viewed positions ----
@@ -128,7 +128,7 @@ struct SliceBackward : Node {
 
 Tensor record_placement(Tensor out, const Tensor& in, const Placement& placement) {
   if (auto node = record<SliceBackward>(out, {in})) node->placement = placement;
-  return as_view(out);
+  return as_view(out, in);
 }
 }  // namespace
 
@@ -159,7 +159,7 @@ struct ExpandBackward : Node {
 Tensor expand(const Tensor& t, const Dims& sizes) {
   Tensor out = core::expand(t, sizes);
   record<ExpandBackward>(out, {t});
-  return as_view(out);
+  return as_view(out, t);
 }
 Tensor broadcast_to(const Tensor& t, const Dims& sizes) { return expand(t, sizes); }
 

@@ -204,7 +204,7 @@ Tensor binary(const char* op, const Tensor& t, const Scalar& s, ScalarSide side,
 // The common case: computed in the promoted dtype of the operands.
 template <typename Types = AllTypes, typename Family>
 Tensor binary_promoted(const char* op, const Tensor& a, const Tensor& b, const Family& family) {
-  return binary<Types>(op, a, b, promote_types(a.dtype(), b.dtype()), family);
+  return binary<Types>(op, a, b, result_type(a, b), family);
 }
 template <typename Types = AllTypes, typename Family>
 Tensor binary_promoted(const char* op, const Tensor& a, const Scalar& b, const Family& family) {
@@ -289,10 +289,20 @@ void check_condition(const Tensor& condition) {
 
 }  // namespace
 
+// ---- type rules ----
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  const bool a_zero_dim = a.dim() == 0, b_zero_dim = b.dim() == 0;
+  if (a_zero_dim == b_zero_dim) return promote_types(a.dtype(), b.dtype());
+  const DType dimensioned = a_zero_dim ? b.dtype() : a.dtype();
+  const DType zero_dim = a_zero_dim ? a.dtype() : b.dtype();
+  return dtype_category(zero_dim) > dtype_category(dimensioned) ? promote_types(dimensioned, zero_dim) : dimensioned;
+}
+
 // ---- arithmetic ----
 
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  DType result = promote_types(a.dtype(), b.dtype());
+  DType result = result_type(a, b);
   check_alpha("add", result, alpha);
   return binary("add", a, b, result, add_family(alpha));
 }
@@ -302,7 +312,7 @@ Tensor add(const Tensor& a, const Scalar& b) {
 
 Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
   check_subtraction("sub", a.dtype(), b.dtype());
-  DType result = promote_types(a.dtype(), b.dtype());
+  DType result = result_type(a, b);
   check_alpha("sub", result, alpha);
   return binary<NumericTypes>("sub", a, b, result, sub_family(alpha));
 }
@@ -323,7 +333,7 @@ Tensor mul(const Tensor& a, const Scalar& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  return binary<FloatingTypes>("div", a, b, division_dtype(promote_types(a.dtype(), b.dtype())), div_family);
+  return binary<FloatingTypes>("div", a, b, division_dtype(result_type(a, b)), div_family);
 }
 Tensor div(const Tensor& a, const Scalar& b) {
   DType compute = division_dtype(promote_with_scalar(a.dtype(), b));
@@ -385,7 +395,7 @@ Tensor logical_xor(const Tensor& a, const Tensor& b) {
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   check_condition(condition);
   Dims shape = broadcast_shapes(broadcast_shapes(condition.sizes(), a.sizes(), "where"), b.sizes(), "where");
-  DType result = promote_types(a.dtype(), b.dtype());
+  DType result = result_type(a, b);
   Tensor x = to(a, result);
   Tensor y = to(b, result);
   Tensor out = Tensor::empty(shape, result);
@@ -425,7 +435,7 @@ Tensor where(const Tensor& condition, const Scalar& a, const Tensor& b) {
 // ---- in place ----
 
 void add_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
-  DType result = promote_types(self.dtype(), other.dtype());
+  DType result = result_type(self, other);
   check_alpha("add_", result, alpha);
   binary_("add_", self, other, result, add_family(alpha));
 }
@@ -434,7 +444,7 @@ void add_(const Tensor& self, const Scalar& other) {
 }
 void sub_(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   check_subtraction("sub_", self.dtype(), other.dtype());
-  DType result = promote_types(self.dtype(), other.dtype());
+  DType result = result_type(self, other);
   check_alpha("sub_", result, alpha);
   binary_<NumericTypes>("sub_", self, other, result, sub_family(alpha));
 }
@@ -443,13 +453,13 @@ void sub_(const Tensor& self, const Scalar& other) {
   binary_<NumericTypes>("sub_", self, other, promote_with_scalar(self.dtype(), other), sub_family(1));
 }
 void mul_(const Tensor& self, const Tensor& other) {
-  binary_("mul_", self, other, promote_types(self.dtype(), other.dtype()), mul_family);
+  binary_("mul_", self, other, result_type(self, other), mul_family);
 }
 void mul_(const Tensor& self, const Scalar& other) {
   binary_("mul_", self, other, promote_with_scalar(self.dtype(), other), mul_family);
 }
 void div_(const Tensor& self, const Tensor& other) {
-  binary_<FloatingTypes>("div_", self, other, division_dtype(promote_types(self.dtype(), other.dtype())), div_family);
+  binary_<FloatingTypes>("div_", self, other, division_dtype(result_type(self, other)), div_family);
 }
 void div_(const Tensor& self, const Scalar& other) {
   binary_<FloatingTypes>("div_", self, other, division_dtype(promote_with_scalar(self.dtype(), other)), div_family);

@@ -8,6 +8,12 @@
 
 namespace descent::core {
 
+// The dtype of a binary op on a and b, PyTorch's rule: dimensioned tensors win. A 0-d tensor
+// takes part like a scalar: it changes the result only when it is of a higher category
+// (bool < integral < floating) than the dimensioned operand, and then keeps its own dtype
+// (float32 [3] * float64 [] is float32; int64 [3] * float64 [] is float64).
+DType result_type(const Tensor& a, const Tensor& b);
+
 // a + alpha * b
 Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha = 1);
 Tensor add(const Tensor& a, const Scalar& b);

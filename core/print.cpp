@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 namespace descent {
@@ -183,5 +184,7 @@ std::string to_string(const Tensor& t, const PrintOptions& options) {
   if (t.requires_grad()) suffixes.emplace_back("requires_grad=true");
   return add_suffixes("tensor(" + values, suffixes, options.linewidth);
 }
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << to_string(t); }
 
 }  // namespace descent

@@ -15,6 +15,8 @@
 // An undefined tensor prints as tensor(undefined).
 #pragma once
 
+#include <algorithm>
+#include <iosfwd>
 #include <string>
 
 #include <fmt/format.h>
@@ -32,12 +34,35 @@ struct PrintOptions {
 
 std::string to_string(const Tensor& t, const PrintOptions& options = {});
 
+// std::cout << t prints to_string(t).
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
 }  // namespace descent
 
+// fmt::print("{}", t), or "{:.2f}" (also "{:.2}") for 2 digits after the point: the precision is
+// PrintOptions::precision; any other format spec is a format error (at compile time for a
+// literal format string).
 template <>
-struct fmt::formatter<descent::Tensor> : fmt::formatter<std::string_view> {
+struct fmt::formatter<descent::Tensor> {
+  descent::PrintOptions options;
+
+  constexpr auto parse(fmt::format_parse_context& ctx) {
+    auto it = ctx.begin();
+    if (it != ctx.end() && *it == '.') {
+      ++it;
+      int digits = 0;
+      bool any = false;
+      for (; it != ctx.end() && *it >= '0' && *it <= '9'; ++it, any = true) digits = digits * 10 + (*it - '0');
+      if (!any) throw fmt::format_error("tensor format: '.' needs a number of digits, as in {:.2f}");
+      options.precision = digits;
+      if (it != ctx.end() && *it == 'f') ++it;
+    }
+    if (it != ctx.end() && *it != '}') throw fmt::format_error("tensor format: only a precision, as in {:.2f}");
+    return it;
+  }
   template <typename Context>
   auto format(const descent::Tensor& t, Context& ctx) const {
-    return fmt::formatter<std::string_view>::format(descent::to_string(t), ctx);
+    std::string text = descent::to_string(t, options);
+    return std::copy(text.begin(), text.end(), ctx.out());
   }
 };

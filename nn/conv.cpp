@@ -3,6 +3,8 @@
 #include <descent/nn/conv.h>
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include <descent/autograd/ops.h>
 #include <descent/nn/init.h>
@@ -34,6 +36,16 @@ void init_conv_parameters(const Tensor& weight, const Tensor& bias) {
   init::uniform_(bias, -bound, bound);
 }
 
+const char* padding_mode_name(PadMode mode) {
+  switch (mode) {
+    case PadMode::Zeros: return "zeros";
+    case PadMode::Reflect: return "reflect";
+    case PadMode::Replicate: return "replicate";
+    case PadMode::Circular: return "circular";
+  }
+  return "?";
+}
+
 // The options after the kernel size, as PyTorch's _ConvNd.extra_repr lists them: stride always,
 // the others only when not at their default. `tuple` formats one per-dim option.
 template <typename Options, typename Tuple>
@@ -50,10 +62,42 @@ std::string conv_repr(int64_t in_channels, int64_t out_channels, const std::stri
   if (tuple(options.dilation) != tuple(decltype(options.dilation){1})) repr += ", dilation=" + tuple(options.dilation);
   if (options.groups != 1) repr += fmt::format(", groups={}", options.groups);
   if (!options.bias) repr += ", bias=false";
+  if (options.padding_mode != PadMode::Zeros) {
+    repr += fmt::format(", padding_mode={}", padding_mode_name(options.padding_mode));
+  }
   return repr;
 }
 
 std::string pair_repr(int64_t h, int64_t w) { return fmt::format("({}, {})", h, w); }
+
+// PyTorch's _ConvNd._reversed_padding_repeated_twice: the amounts nn::functional::pad takes (last
+// dim first, (left, right) each) for a layer whose padding_mode is not zeros. "same" puts the odd
+// one of an even total at the end, as conv's own "same" does.
+std::vector<int64_t> mode_padding(const ConvPadding& padding, const std::vector<int64_t>& kernel,
+                                  const std::vector<int64_t>& dilation) {
+  std::vector<int64_t> amounts;
+  for (size_t d = kernel.size(); d-- > 0;) {
+    int64_t left = 0, right = 0;
+    if (padding.same()) {
+      const int64_t total = dilation[d] * (kernel[d] - 1);
+      left = total / 2;
+      right = total - left;
+    } else if (padding.mode == ConvPaddingMode::Explicit) {
+      left = right = padding.sizes[d];
+    }
+    amounts.push_back(left);
+    amounts.push_back(right);
+  }
+  return amounts;
+}
+
+// The input a layer convolves and the padding conv itself adds: x and the layer's padding for
+// zeros, x padded by the mode and no padding otherwise.
+std::pair<Tensor, ConvPadding> padded_input(const Tensor& x, const ConvPadding& padding, PadMode mode,
+                                            const std::vector<int64_t>& kernel, const std::vector<int64_t>& dilation) {
+  if (mode == PadMode::Zeros) return {x, padding};
+  return {functional::pad(x, mode_padding(padding, kernel, dilation), {.mode = mode}), ConvPadding(0)};
+}
 
 }  // namespace
 
@@ -72,9 +116,11 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Size2 kernel_size, con
 void Conv2d::reset_parameters() { init_conv_parameters(weight, bias); }
 
 Tensor Conv2d::forward(const Tensor& x) {
-  return functional::conv2d(x, weight, bias,
+  auto [input, padding] = padded_input(x, options.padding, options.padding_mode, {kernel_size.h, kernel_size.w},
+                                       {options.dilation.h, options.dilation.w});
+  return functional::conv2d(input, weight, bias,
                             {.stride = {options.stride.h, options.stride.w},
-                             .padding = options.padding,
+                             .padding = padding,
                              .dilation = {options.dilation.h, options.dilation.w},
                              .groups = options.groups});
 }
@@ -103,9 +149,11 @@ Conv1d::Conv1d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, c
 void Conv1d::reset_parameters() { init_conv_parameters(weight, bias); }
 
 Tensor Conv1d::forward(const Tensor& x) {
-  return functional::conv1d(x, weight, bias,
+  auto [input, padding] =
+      padded_input(x, options.padding, options.padding_mode, {kernel_size}, {options.dilation});
+  return functional::conv1d(input, weight, bias,
                             {.stride = options.stride,
-                             .padding = options.padding,
+                             .padding = padding,
                              .dilation = options.dilation,
                              .groups = options.groups});
 }

@@ -3,9 +3,11 @@
 //   nn::Conv2d conv{1, 32, 3};                                    // in, out, kernel
 //   nn::Conv2d strided{32, 64, {3, 5}, {.stride = 2, .padding = 1, .bias = false}};
 //   nn::Conv1d keeps_length{16, 16, 4, {.padding = "same", .dilation = 3}};
+//   nn::Conv2d periodic{3, 8, 3, {.padding = 1, .padding_mode = nn::PadMode::Circular}};
 #pragma once
 
 #include <descent/nn/functional_conv.h>
+#include <descent/nn/functional_pad.h>
 #include <descent/nn/functional_pool.h>
 #include <descent/nn/module.h>
 
@@ -13,6 +15,7 @@ namespace descent::nn {
 
 using functional::ConvPadding;
 using functional::ConvPaddingMode;
+using functional::PadMode;
 using functional::Size2;
 
 struct Conv2dOptions {
@@ -21,6 +24,9 @@ struct Conv2dOptions {
   Size2 dilation = 1;
   int64_t groups = 1;       // divides both channel counts
   bool bias = true;
+  // What the padding holds, PyTorch's padding_mode: Zeros, Reflect, Replicate or Circular (the
+  // input padded by nn::functional::pad, then convolved unpadded)
+  PadMode padding_mode = PadMode::Zeros;
 };
 
 class Conv2d : public Module {
@@ -48,6 +54,9 @@ struct Conv1dOptions {
   int64_t dilation = 1;
   int64_t groups = 1;
   bool bias = true;
+  // What the padding holds, PyTorch's padding_mode: Zeros, Reflect, Replicate or Circular (the
+  // input padded by nn::functional::pad, then convolved unpadded)
+  PadMode padding_mode = PadMode::Zeros;
 };
 
 class Conv1d : public Module {

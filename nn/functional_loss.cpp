@@ -6,6 +6,7 @@
 // product of the extra dims d....
 #include <descent/nn/functional_loss.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,41 @@ Tensor weighted_log_softmax_loss(const Tensor& x, const Tensor& target) {
   return loss;
 }
 
+// PyTorch's binary_cross_entropy kernels (aten/src/ATen/native/Loss.cpp): the forward clamps each
+// log at -100 and the input gradient's x (1 - x) at 1e-12, so both stay finite at x in {0, 1}:
+//   loss = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100))
+//   d loss / d x = (x - y) / max(x (1 - x), 1e-12),   d loss / d y = log(1 - x) - log(x) (unclamped).
+struct BinaryCrossEntropyBackward : Node {
+  SavedTensor input, target;
+  std::string name() const override { return "BinaryCrossEntropyBackward"; }
+  std::vector<Tensor> apply(std::vector<Tensor>&& grads) override {
+    Tensor x = input.unpack(*this), y = target.unpack(*this);
+    std::vector<Tensor> result(2);
+    // NOTE: PyTorch's EPSILON is the float 1e-12 (9.99999996e-13), which a float64 gradient shows.
+    constexpr double kEpsilon = static_cast<double>(1e-12f);
+    if (needs_input_grad(0)) {
+      result[0] = mul(grads[0], div(sub(x, y), clamp(mul(x, sub(1.0, x)), kEpsilon, std::nullopt)));
+    }
+    if (needs_input_grad(1)) result[1] = mul(grads[0], sub(log(sub(1.0, x)), log(x)));
+    return result;
+  }
+  void release_saved() override {
+    input.reset();
+    target.reset();
+  }
+};
+
+Tensor binary_cross_entropy_elements(const Tensor& x, const Tensor& y) {
+  Tensor log_x = core::clamp(core::log(x), -100.0, std::nullopt);
+  Tensor log_1mx = core::clamp(core::log(core::sub(1.0, x)), -100.0, std::nullopt);
+  Tensor loss = core::neg(core::add(core::mul(y, log_x), core::mul(core::sub(1.0, y), log_1mx)));
+  if (auto node = record<BinaryCrossEntropyBackward>(loss, {x, y})) {
+    node->input = SavedTensor(x, false);
+    node->target = SavedTensor(y, false);
+  }
+  return loss;
+}
+
 // The classification input as [N, C, S]: [C] is one row, [N, C, d...] folds d... into S.
 struct ClassLayout {
   int64_t batch = 1, classes = 0, extent = 1;
@@ -118,7 +154,11 @@ Tensor reduce_rows(const Tensor& loss, const ClassLayout& layout, Reduction redu
   switch (reduction) {
     case Reduction::None: return reshape(loss, layout.target_shape);
     case Reduction::Sum: return sum(loss);
-    case Reduction::Mean: return div(sum(loss), mean_divisor);
+    case Reduction::Mean:
+      // NOTE: with every target ignored PyTorch's mean is 0 / 0 = NaN, yet its gradient is 0 (the
+      // targets are), not 0 * inf: the NaN is added as a constant.
+      if (mean_divisor == 0.0) return add(sum(loss), std::numeric_limits<double>::quiet_NaN());
+      return div(sum(loss), mean_divisor);
   }
   return loss;
 }
@@ -169,6 +209,10 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
                     "cross_entropy: label_smoothing {} must be in [0, 1]", options.label_smoothing);
   Tensor x = reshape(input, {layout.batch, layout.classes, layout.extent});
   if (target.is_floating_point()) {
+    check<DTypeError>(target.sizes() != layout.target_shape || target.sizes() == input.sizes(),
+                      "cross_entropy: target {} is {}: class-index targets must be int64 (target.to(kInt64)); "
+                      "floating targets are class probabilities of the input's shape {}",
+                      target.sizes(), target.dtype(), input.sizes());
     // class probabilities: t = w (1 - eps) p + w eps / C, differentiable in p
     check<ShapeError>(target.sizes() == input.sizes(), "cross_entropy: input {} and probability target {} differ",
                       input.sizes(), target.sizes());
@@ -206,10 +250,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
     check<ValueError>(core::all(core::logical_and(core::ge(input, 0.0), core::le(input, 1.0))).item<bool>(),
                       "binary_cross_entropy: input {} has elements outside [0, 1]", input.sizes());
   }
-  // PyTorch clamps each log at -100 so that log(0) stays finite.
-  Tensor log_x = clamp(log(input), -100.0, std::nullopt);
-  Tensor log_1mx = clamp(log(sub(1.0, input)), -100.0, std::nullopt);
-  Tensor loss = neg(add(mul(target, log_x), mul(sub(1.0, target), log_1mx)));
+  Tensor loss = binary_cross_entropy_elements(input, target);
   if (weight.defined()) loss = mul(loss, weight);
   return reduce(loss, reduction);
 }

@@ -32,7 +32,8 @@ struct CrossEntropyOptions {
 
 // Shapes: input [N, C, d...] or [C]; target either class indices (int64 [N, d...] or []) or
 // class probabilities (floating, input's shape). Mean over class indices divides by the sum of
-// the weights of the non-ignored targets; over probabilities, by N * d....
+// the weights of the non-ignored targets (none left: NaN, with gradient 0, as PyTorch); over
+// probabilities, by N * d....
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyOptions& options = {});
 
 struct NllLossOptions {
@@ -43,7 +44,8 @@ struct NllLossOptions {
 // -weight[y] * input[y] for log-probabilities input [N, C, d...] or [C] and int64 target [N, d...].
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NllLossOptions& options = {});
 
-// -w (y log x + (1 - y) log(1 - x)) with the logs clamped at -100, as PyTorch.
+// -w (y log x + (1 - y) log(1 - x)) with the logs clamped at -100 and the gradient's x (1 - x)
+// at 1e-12, as PyTorch: finite at x in {0, 1}.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
                             Reduction reduction = Reduction::Mean);
 

@@ -137,6 +137,7 @@ struct AxisWindows {
 struct WindowAverageMap : LinearMap {
   Planes planes;
   AxisWindows rows, cols;
+  std::optional<int64_t> divisor;  // avg_pool2d's divisor_override: replaces every window's extent
   const char* op = "";
 
   template <typename T, bool spread>
@@ -145,7 +146,7 @@ struct WindowAverageMap : LinearMap {
       const int64_t in_base = p * planes.in_area(), out_base = p * planes.out_area();
       for (int64_t oh = 0; oh < planes.out_h; ++oh) {
         for (int64_t ow = 0; ow < planes.out_w; ++ow) {
-          const T scale = T(1) / static_cast<T>(rows.extent[oh] * cols.extent[ow]);
+          const T scale = T(1) / static_cast<T>(divisor ? *divisor : rows.extent[oh] * cols.extent[ow]);
           const int64_t o = out_base + oh * planes.out_w + ow;
           T total = 0;
           for (int64_t ih = rows.start[oh]; ih < rows.end[oh]; ++ih) {
@@ -362,6 +363,7 @@ Tensor avg_pool2d(const Tensor& input, Size2 kernel_size, const AvgPool2dOptions
   check_pool_input(input, op);
   Size2 stride = options.stride.value_or(kernel_size);
   const Size2 pad = options.padding;
+  check<ValueError>(options.divisor_override != 0, "avg_pool2d: divisor_override must not be zero");
   int64_t out_h = pooled_size(input.size(-2), kernel_size.h, stride.h, pad.h, 1, options.ceil_mode, op, input.sizes());
   int64_t out_w = pooled_size(input.size(-1), kernel_size.w, stride.w, pad.w, 1, options.ceil_mode, op, input.sizes());
   auto map = std::make_shared<WindowAverageMap>();
@@ -369,6 +371,7 @@ Tensor avg_pool2d(const Tensor& input, Size2 kernel_size, const AvgPool2dOptions
   map->planes = make_planes(input, out_h, out_w);
   map->rows = pool_windows(input.size(-2), out_h, kernel_size.h, stride.h, pad.h, options.count_include_pad);
   map->cols = pool_windows(input.size(-1), out_w, kernel_size.w, stride.w, pad.w, options.count_include_pad);
+  map->divisor = options.divisor_override;
   return apply_linear(input, map, false);
 }
 

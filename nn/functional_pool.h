@@ -35,6 +35,7 @@ struct AvgPool2dOptions {
   Size2 padding = 0;              // zero padding, at most half the kernel
   bool ceil_mode = false;
   bool count_include_pad = true;  // divide by the window's size within the padded input (PyTorch's default)
+  std::optional<int64_t> divisor_override = std::nullopt;  // divide every window's sum by this (nonzero) instead
 };
 
 Tensor avg_pool2d(const Tensor& input, Size2 kernel_size, const AvgPool2dOptions& options = {});

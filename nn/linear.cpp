@@ -2,11 +2,19 @@
 #include <descent/nn/linear.h>
 
 #include <cmath>
+#include <string>
+#include <string_view>
 
 #include <descent/nn/functional.h>
 #include <descent/nn/init.h>
 
 namespace descent::nn {
+namespace {
+
+// The constant a user writes for a floating dtype (kFloat32, kFloat64).
+std::string_view dtype_constant(DType dtype) { return dtype == kFloat64 ? "kFloat64" : "kFloat32"; }
+
+}  // namespace
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool bias)
     : in_features(in_features), out_features(out_features) {
@@ -26,7 +34,18 @@ void Linear::reset_parameters() {
   }
 }
 
-Tensor Linear::forward(const Tensor& x) { return functional::linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+  if (x.defined() && x.dtype() != weight.dtype()) {
+    // Named here, not by the matmul inside, and with the ways out.
+    std::string remedy = x.is_floating_point()
+                             ? fmt::format("convert the model with model.to({}) or the input with x.to({})",
+                                           dtype_constant(x.dtype()), dtype_constant(weight.dtype()))
+                             : fmt::format("the input must be floating: x.to({})", dtype_constant(weight.dtype()));
+    throw DTypeError(fmt::format("Linear({}): input {} is {} but the layer's weight is {}: {}", extra_repr(),
+                                 x.sizes(), x.dtype(), weight.dtype(), remedy));
+  }
+  return functional::linear(x, weight, bias);
+}
 
 std::string Linear::extra_repr() const {
   return fmt::format("in_features={}, out_features={}, bias={}", in_features, out_features, bias.defined());

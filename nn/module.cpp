@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
+#include <mutex>
+#include <ostream>
+#include <set>
 #include <typeinfo>
 #include <unordered_set>
 
@@ -37,7 +40,31 @@ std::vector<std::string> StateDict::keys() const {
 
 // ---- construction, moves, destruction ----
 
+namespace {
+
+// Every live Module's address, for unregistered_modules (which looks for modules inside a
+// model's object). A mutex: modules are built and destroyed rarely, on any thread.
+struct LiveModules {
+  std::mutex mutex;
+  std::set<const Module*> addresses;
+};
+LiveModules& live_modules() {
+  static LiveModules live;
+  return live;
+}
+void set_live(const Module* module, bool live) {
+  LiveModules& registry = live_modules();
+  std::lock_guard lock(registry.mutex);
+  if (live) registry.addresses.insert(module);
+  else registry.addresses.erase(module);
+}
+
+}  // namespace
+
+Module::Module() { set_live(this, true); }
+
 Module::~Module() {
+  set_live(this, false);
   for (Module* parent : referencing_parents_) {
     for (Child& child : parent->children_) {
       if (child.module == this && !child.owned) child.module = nullptr;
@@ -75,7 +102,10 @@ void Module::take_registry_from(Module& other, const char* op) {
   other.children_.clear();
 }
 
-Module::Module(Module&& other) { take_registry_from(other, "Module (move)"); }
+Module::Module(Module&& other) {
+  take_registry_from(other, "Module (move)");
+  set_live(this, true);
+}
 
 Module& Module::operator=(Module&& other) {
   if (this == &other) return *this;
@@ -375,6 +405,33 @@ std::string Module::to_string() const {
   std::string out;
   print_tree(out, 0);
   return out;
+}
+
+std::vector<std::string> Module::unregistered_modules_within(const void* object, size_t size) {
+  const char* begin = static_cast<const char*>(object);
+  std::unordered_set<const Module*> reachable;
+  for (Module* module : modules()) reachable.insert(module);
+  std::vector<std::string> found;
+  LiveModules& registry = live_modules();
+  std::lock_guard lock(registry.mutex);
+  for (auto it = registry.addresses.lower_bound(static_cast<const Module*>(object));
+       it != registry.addresses.end() && reinterpret_cast<const char*>(*it) < begin + size; ++it) {
+    if (reachable.count(*it) == 0) {
+      found.push_back(fmt::format("{} at byte offset {} of {}", (*it)->type_name(),
+                                  reinterpret_cast<const char*>(*it) - begin, type_name()));
+    }
+  }
+  return found;
+}
+
+std::ostream& operator<<(std::ostream& os, const Module& module) { return os << module.to_string(); }
+
+// ---- calling ----
+
+Tensor Module::forward(const Tensor& x) {
+  throw Error(fmt::format("{}: no forward(const Tensor&) to call on input {}: declare `Tensor forward(const Tensor& "
+                          "x)` (not const, the tensor by reference) to make the module callable",
+                          type_name(), x.sizes()));
 }
 
 }  // namespace descent::nn

@@ -16,8 +16,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -57,7 +59,7 @@ struct LoadResult {
 
 class Module {
  public:
-  Module() = default;
+  Module();
   virtual ~Module();
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
@@ -78,6 +80,13 @@ class Module {
     add_child(name, &module, nullptr);
     return module;
   }
+  // Owned: a module built in the call, register_module("fc", nn::Linear(4, 2)), is moved into a
+  // shared_ptr this module keeps (a module that cannot move throws, see the ownership rules).
+  template <typename M>
+    requires(!std::is_lvalue_reference_v<M> && std::is_base_of_v<Module, M>)
+  M& register_module(const std::string& name, M&& module) {
+    return register_module(name, std::make_shared<M>(std::move(module)));
+  }
   // Owned (shared with the caller).
   template <typename M>
   M& register_module(const std::string& name, std::shared_ptr<M> module) {
@@ -85,6 +94,17 @@ class Module {
     add_child(name, raw, std::move(module));
     return *raw;
   }
+
+  // ---- calling ----
+  // net(x) runs net.forward(x) for every module whose forward takes one tensor: the layers and a
+  // user's `struct Net : nn::Module { Tensor forward(const Tensor& x); }` alike.
+  // NOTE: forward is virtual because that is the one way Module's operator() can reach the
+  // forward of a class that derives from plain Module (no CRTP base, no macro, as the north star
+  // writes it); a derived forward(const Tensor&) overrides it without saying so. A forward of
+  // another signature (const, by value, several tensors as in the losses) does not override it
+  // and hides it: net(x) on such a module does not compile, and a call through Module& throws.
+  virtual Tensor forward(const Tensor& x);
+  Tensor operator()(const Tensor& x) { return forward(x); }
 
   // ---- walking the tree (registration order; a tensor or module reached twice is listed once) ----
   std::vector<Tensor> parameters(bool recurse = true) const;
@@ -115,6 +135,11 @@ class Module {
   // always an error; missing or unexpected keys are one when strict. Nothing is copied unless
   // every check passes; the ValueError lists every offending key.
   LoadResult load_state_dict(const StateDict& dict, bool strict = true);
+
+  // Modules inside the object [object, object + size) that no walk from this module reaches, each
+  // as "Linear at byte offset 48 of Net": member layers never passed to register_module. Called
+  // by nn::unregistered_modules(model), which knows the model's size.
+  std::vector<std::string> unregistered_modules_within(const void* object, size_t size);
 
   // ---- printing ----
   // The type's name as printed ("Linear"); defaults to the C++ class name without namespaces.
@@ -150,6 +175,20 @@ class Module {
   std::vector<Module*> referencing_parents_;
   bool training_ = true;
 };
+
+// The member modules of `model` that it never registered (empty when all are): a layer declared
+// as a member but not passed to register_module has no parameters in model.parameters(), so an
+// optimizer would never train it. The walk cannot see Tensor members; an optimizer made from
+// an empty parameter list says so.
+//   EXPECT_TRUE(nn::unregistered_modules(net).empty());
+template <typename M>
+  requires std::is_base_of_v<Module, M>
+std::vector<std::string> unregistered_modules(M& model) {
+  return model.unregistered_modules_within(&model, sizeof(M));
+}
+
+// std::cout << module: to_string(), the tree fmt::print("{}", module) prints.
+std::ostream& operator<<(std::ostream& os, const Module& module);
 
 }  // namespace descent::nn
 

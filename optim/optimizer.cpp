@@ -77,6 +77,11 @@ double parse_double(const std::string& text, const std::string& key) {
 // ---- Optimizer ----
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups, NonFiniteGrad non_finite) : non_finite_(non_finite) {
+  size_t params = 0;
+  for (const ParamGroup& group : groups) params += group.params().size();
+  // As PyTorch's "optimizer got an empty parameter list"; the likely cause, named.
+  check<ValueError>(params > 0, "Optimizer: got an empty parameter list (a model's member layers and tensors count "
+                    "only once registered: register_module(\"fc\", fc), register_parameter(\"w\", w))");
   for (ParamGroup& group : groups) add_param_group(std::move(group));
 }
 

@@ -426,6 +426,8 @@ CyclicLR::CyclicLR(Optimizer& optimizer, CyclicLROptions options)
   max_lrs_ = per_group(options_.max_lr, groups, "CyclicLR", "max_lr");
   check<ValueError>(options_.mode == "triangular" || options_.mode == "triangular2" || options_.mode == "exp_range",
                     "CyclicLR: mode = {} must be triangular, triangular2 or exp_range", options_.mode);
+  check<ValueError>(options_.scale_mode == "cycle" || options_.scale_mode == "iterations",
+                    "CyclicLR: scale_mode = {} must be cycle or iterations", options_.scale_mode);
   check<ValueError>(options_.step_size_up > 0 && options_.step_size_down >= 0,
                     "CyclicLR: step_size_up = {} must be > 0 and step_size_down = {} >= 0", options_.step_size_up,
                     options_.step_size_down);
@@ -448,7 +450,8 @@ std::vector<double> CyclicLR::chained_lrs() {
   double cycle = std::floor(1.0 + t / total_size_);
   double x = 1.0 + t / total_size_ - cycle;
   double height = x <= step_ratio_ ? x / step_ratio_ : (x - 1.0) / (step_ratio_ - 1.0);
-  double scale = options_.mode == "triangular"    ? 1.0
+  double scale = options_.scale_fn                ? options_.scale_fn(options_.scale_mode == "cycle" ? cycle : t)
+                 : options_.mode == "triangular"  ? 1.0
                  : options_.mode == "triangular2" ? 1.0 / std::pow(2.0, cycle - 1.0)
                                                   : std::pow(options_.gamma, t);
   std::vector<double> lrs;
@@ -465,6 +468,12 @@ std::vector<double> CyclicLR::chained_lrs() {
 
 OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions options)
     : LRScheduler(optimizer), options_(std::move(options)) {
+  if (options_.total_steps == 0) {
+    check<ValueError>(options_.epochs > 0 && options_.steps_per_epoch > 0,
+                      "OneCycleLR: give total_steps, or epochs = {} and steps_per_epoch = {} both > 0",
+                      options_.epochs, options_.steps_per_epoch);
+    options_.total_steps = options_.epochs * options_.steps_per_epoch;
+  }
   check<ValueError>(options_.total_steps > 0, "OneCycleLR: total_steps = {} must be > 0", options_.total_steps);
   check<ValueError>(options_.pct_start >= 0.0 && options_.pct_start <= 1.0, "OneCycleLR: pct_start = {} must be in [0, 1]",
                     options_.pct_start);

@@ -207,6 +207,10 @@ struct CyclicLROptions {
   int64_t step_size_down = 0;  // 0: the same as step_size_up
   std::string mode = "triangular";  // triangular, triangular2, exp_range
   double gamma = 1.0;               // exp_range: amplitude *= gamma^iteration
+  // A custom amplitude scale in place of mode's (PyTorch's scale_fn, not saved in state_dict): of
+  // the cycle number (from 1) when scale_mode is "cycle", of the step count when "iterations".
+  std::function<double(double)> scale_fn = nullptr;
+  std::string scale_mode = "cycle";
   bool cycle_momentum = true;
   double base_momentum = 0.8;
   double max_momentum = 0.9;
@@ -229,7 +233,9 @@ class CyclicLR : public LRScheduler {
 // max_lr / (div_factor * final_div_factor); momentum (or beta1) moves the other way.
 struct OneCycleLROptions {
   std::vector<double> max_lr;  // one per group, or one for all
-  int64_t total_steps = 0;
+  int64_t total_steps = 0;     // or 0, and then epochs * steps_per_epoch
+  int64_t epochs = 0;
+  int64_t steps_per_epoch = 0;
   double pct_start = 0.3;
   std::string anneal_strategy = "cos";  // cos or linear
   bool cycle_momentum = true;

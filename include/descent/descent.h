@@ -39,6 +39,7 @@
 #include <descent/nn/functional_embedding.h>
 #include <descent/nn/functional_loss.h>
 #include <descent/nn/functional_norm.h>
+#include <descent/nn/functional_pad.h>
 #include <descent/nn/functional_pool.h>
 #include <descent/nn/gpt.h>
 #include <descent/nn/init.h>

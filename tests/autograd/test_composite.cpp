@@ -73,6 +73,12 @@ std::vector<CompositeCase> composite_cases() {
          Tensor chosen = where(x > 0.0, sigmoid(x * y), pow(clamp(y, -0.5, 0.5), 2)).sum();
          return chosen + pow(abs(x) + 1.0, abs(y)).mean() - log1p(x * x).sum() / exp(y).sum();
        }},
+      {"clamp_tensor_bounds", {"x", "lo", "hi", "w"},
+       [](Inputs& in) {
+         const Tensor &x = in["x"], &lo = in["lo"], &hi = in["hi"], &w = in["w"];
+         return (clamp(x, lo, hi) * w).sum() + (clamp(x, lo, Tensor()) * w).sum() +
+                sin(clamp(x, Tensor(), hi[0] * 0.5)).sum();
+       }},
   };
 }
 

@@ -36,6 +36,18 @@ std::vector<ModuleCase> conv_pool_cases() {
       unary_case<nn::AvgPool2d>("avg_pool2d", nn::Size2(3),
                                 nn::AvgPool2dOptions{.stride = 2, .padding = 1, .count_include_pad = false}),
       unary_case<nn::AdaptiveAvgPool2d>("adaptive_avg_pool2d", nn::Size2(2, 3)),
+      unary_case<nn::Conv2d>("conv2d_reflect", 2, 3, nn::Size2(3),
+                             nn::Conv2dOptions{.padding = {1, 2}, .padding_mode = nn::PadMode::Reflect}),
+      unary_case<nn::Conv2d>("conv2d_replicate_same", 2, 2, nn::Size2(2, 3),
+                             nn::Conv2dOptions{.padding = "same", .padding_mode = nn::PadMode::Replicate}),
+      unary_case<nn::Conv2d>("conv2d_circular_strided", 2, 2, nn::Size2(3),
+                             nn::Conv2dOptions{.stride = 2, .padding = 1, .padding_mode = nn::PadMode::Circular}),
+      unary_case<nn::Conv1d>("conv1d_circular", 2, 3, 3,
+                             nn::Conv1dOptions{.padding = 2, .dilation = 2, .padding_mode = nn::PadMode::Circular}),
+      unary_case<nn::Conv1d>("conv1d_reflect_same_even", 2, 2, 4,
+                             nn::Conv1dOptions{.padding = "same", .padding_mode = nn::PadMode::Reflect}),
+      unary_case<nn::AvgPool2d>("avg_pool2d_divisor_override", nn::Size2(3),
+                                nn::AvgPool2dOptions{.stride = 2, .padding = 1, .divisor_override = 4}),
   };
 }
 
@@ -73,6 +85,8 @@ TEST(Conv2d, PrintsItsOptions) {
   EXPECT_EQ(same.extra_repr(), "2, 2, kernel_size=(3,), stride=(1,), padding=same");
   nn::Conv2d valid{2, 2, 3, {.padding = "valid"}};
   EXPECT_EQ(valid.extra_repr(), "2, 2, kernel_size=(3, 3), stride=(1, 1), padding=valid");
+  nn::Conv1d circular{2, 2, 3, {.padding = 1, .padding_mode = nn::PadMode::Circular}};
+  EXPECT_EQ(circular.extra_repr(), "2, 2, kernel_size=(3,), stride=(1,), padding=(1,), padding_mode=circular");
   nn::MaxPool2d pool{2};
   EXPECT_EQ(pool.extra_repr(), "kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=false");
   nn::AdaptiveAvgPool2d adaptive{{1, 2}};

@@ -42,6 +42,13 @@ std::vector<FunctionalCase> loss_cases() {
        [](In in) { return F::kl_div(in[0], in[1], F::KlDivReduction::BatchMean); }},
       {"kl_div_log_target", {"x", "y"}, {"x", "y"},
        [](In in) { return F::kl_div(in[0], in[1], F::KlDivReduction::Sum, true); }},
+      // gradcheck off: at x in {0, 1} and for ignored targets the gradient is PyTorch's, not the derivative
+      {"binary_cross_entropy_edges", {"x", "y"}, {"x"},
+       [](In in) { return F::binary_cross_entropy(in[0], in[1], Tensor(), R::Sum); }, false},
+      {"cross_entropy_all_ignored", {"x", "y"}, {"x"},
+       [](In in) { return F::cross_entropy(in[0], in[1], {.ignore_index = 2}); }, false},
+      {"nll_loss_all_ignored", {"x", "y", "w"}, {"x"},
+       [](In in) { return F::nll_loss(in[0], in[1], {.weight = in[2]}); }, false},
   };
 }
 
@@ -76,6 +83,8 @@ TEST(Loss, ErrorsNameTheOpAndShapes) {
                                       {"cross_entropy", "weight [4]", "[3]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { F::cross_entropy(x, core::zeros({4, 2})); },
                                       {"cross_entropy", "[4, 3]", "[4, 2]"}));
+  EXPECT_TRUE(throws_with<DTypeError>([&] { F::cross_entropy(x, core::zeros({4})); },
+                                      {"cross_entropy", "target [4] is float32", "must be int64", "[4, 3]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { F::mse_loss(x, core::zeros({3})); }, {"mse_loss", "[4, 3]", "[3]"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { F::binary_cross_entropy(core::full({2}, 1.5), core::zeros({2})); },
                                       {"binary_cross_entropy", "[0, 1]"}));

@@ -27,6 +27,8 @@ std::vector<FunctionalCase> pool_cases() {
       {"avg_pool2d_ceil_include_pad", {"x"}, {"x"},
        [](In in) { return F::avg_pool2d(in[0], 3, {.stride = 2, .padding = 1, .ceil_mode = true}); }},
       {"adaptive_avg_pool2d", {"x"}, {"x"}, [](In in) { return F::adaptive_avg_pool2d(in[0], {3, 4}); }},
+      {"avg_pool2d_divisor_override", {"x"}, {"x"},
+       [](In in) { return F::avg_pool2d(in[0], 3, {.stride = 2, .padding = 1, .divisor_override = 5}); }},
   };
 }
 
@@ -68,6 +70,8 @@ TEST(Pool, ErrorsNameTheOpAndShapes) {
                                       {"max_pool2d", "padding 2", "half"}));
   EXPECT_TRUE(throws_with<ShapeError>([] { F::avg_pool2d(core::zeros({1, 1, 2, 2}), 3); },
                                       {"avg_pool2d", "[1, 1, 2, 2]", "smaller than the kernel 3"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { F::avg_pool2d(core::zeros({1, 1, 4, 4}), 2, {.divisor_override = 0}); },
+                                      {"avg_pool2d", "divisor_override", "zero"}));
   EXPECT_TRUE(throws_with<DTypeError>([] { F::max_pool2d(core::zeros({1, 4, 4}, {.dtype = kInt64}), 2); },
                                       {"max_pool2d", "int64"}));
   EXPECT_TRUE(throws_with<ValueError>([] { F::adaptive_avg_pool2d(core::zeros({1, 4, 4}), {0, 2}); },

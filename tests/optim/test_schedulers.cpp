@@ -97,6 +97,21 @@ const std::map<std::string, Case>& cases() {
                                                                   .max_momentum = 0.9, .div_factor = 10.0,
                                                                   .final_div_factor = 100.0, .three_phase = true});
                                        }, 29}},
+      {"cyclic_scale_fn_cycle", {"SGD", [](Optimizer& o) {
+                                   return make<CyclicLR>(o, CyclicLROptions{.base_lr = {0.01}, .max_lr = {0.1},
+                                                                            .step_size_up = 3, .step_size_down = 2,
+                                                                            .scale_fn = [](double x) { return 1.0 / (x * x); },
+                                                                            .scale_mode = "cycle"});
+                                 }, 30}},
+      {"cyclic_scale_fn_iterations", {"SGD", [](Optimizer& o) {
+                                        return make<CyclicLR>(
+                                            o, CyclicLROptions{.base_lr = {0.01, 0.02}, .max_lr = {0.1}, .step_size_up = 4,
+                                                               .scale_fn = [](double x) { return 1.0 / (1.0 + 0.1 * x); },
+                                                               .scale_mode = "iterations", .max_momentum = 0.95});
+                                      }, 30}},
+      {"onecycle_epochs", {"SGD", [](Optimizer& o) {
+                             return make<OneCycleLR>(o, OneCycleLROptions{.max_lr = {0.1}, .epochs = 4, .steps_per_epoch = 6});
+                           }, 23}},
       {"sequential", {"SGD", [](Optimizer& o) {
                         auto warmup = make<LinearLR>(o, 0.2, 1.0, 5);
                         auto cosine = make<CosineAnnealingLR>(o, 20);
@@ -187,6 +202,11 @@ TEST(OptimSchedulers, BadArgumentsThrowNamingTheOption) {
                                       {"OneCycleLR", "max_lr", "3 values", "2 groups"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { ReduceLROnPlateau(*setup.optimizer, {.factor = 1.0}); },
                                       {"ReduceLROnPlateau", "factor"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { OneCycleLR(*setup.optimizer, {.max_lr = {0.1}, .epochs = 3}); },
+                                      {"OneCycleLR", "total_steps", "epochs = 3", "steps_per_epoch = 0"}));
+  EXPECT_TRUE(throws_with<ValueError>(
+      [&] { CyclicLR(*setup.optimizer, {.base_lr = {0.01}, .max_lr = {0.1}, .scale_mode = "epochs"}); },
+      {"CyclicLR", "scale_mode = epochs"}));
   OneCycleLR one_cycle(*setup.optimizer, {.max_lr = {0.1}, .total_steps = 2});
   one_cycle.step();
   one_cycle.step();

@@ -46,6 +46,13 @@ CASES = {
     "elementwise": (lambda x, y: torch.where(x > 0, torch.sigmoid(x * y), torch.clamp(y, -0.5, 0.5) ** 2).sum()
                     + (x.abs() + 1.0).pow(y.abs()).mean() - torch.log1p(x * x).sum() / torch.exp(y).sum(),
                     {"x": randn(2, 3), "y": randn(2, 3)}),
+    # clamp with tensor bounds, broadcast, with ties, min == max and min > max (PyTorch's gradients)
+    "clamp_tensor_bounds": (lambda x, lo, hi, w: (torch.clamp(x, lo, hi) * w).sum()
+                            + (torch.clamp(x, min=lo) * w).sum() + torch.clamp(x, max=hi[0] * 0.5).sin().sum(),
+                            {"x": torch.tensor([[0.0, 1.0, 2.0], [3.0, -1.0, 1.5]], dtype=torch.float64),
+                             "lo": torch.tensor([1.0, 1.0, 2.5], dtype=torch.float64),
+                             "hi": torch.tensor([[2.0, 1.0, 1.0], [2.0, 0.5, 3.0]], dtype=torch.float64),
+                             "w": torch.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=torch.float64)}),
 }
 
 entries = {}

@@ -48,6 +48,13 @@ PAIRS = {
     "f32_bool": (floats((2, 4), torch.float32), bools((2, 1))),
     "zero_dim": (floats((), torch.float32), floats((2, 3), torch.float32)),
     "size_one": (floats((1, 4, 1), torch.float32), floats((3, 1, 2), torch.float32)),
+    # "dimensioned tensors win": a 0-d operand promotes only from a higher category
+    "f32_zero_dim_f64": (floats((2, 3), torch.float32), floats((), torch.float64)),
+    "zero_dim_f64_f32": (floats((), torch.float64), floats((3, 2), torch.float32)),
+    "i64_zero_dim_f64": (ints((2, 3), nonzero=True), floats((), torch.float64)),
+    "f32_zero_dim_i64": (floats((2, 2), torch.float32), ints((), 1, 4)),
+    "bool_zero_dim_i64": (bools((2, 3)), ints((), 1, 4)),
+    "zero_dim_f32_f64_zero_dim": (floats((), torch.float32), floats((), torch.float64)),
     "empty": (floats((0, 3), torch.float32), floats((3,), torch.float32)),
 }
 # pow gets its own integer exponents (negative ones included) so that results stay small.
@@ -129,6 +136,8 @@ WHERE = {
     "where_i64_f64": (bools((2, 3)), ints((2, 3)), floats((3,), torch.float64)),
     "where_bool": (bools((4,)), bools((3, 4)), bools((1,))),
     "where_zero_dim": (torch.tensor(True), floats((2, 2), torch.float32), floats((), torch.float32)),
+    "where_zero_dim_f64": (bools((2, 3)), floats((2, 3), torch.float32), floats((), torch.float64)),
+    "where_zero_dim_f64_i64": (bools((3,)), floats((), torch.float64), ints((2, 3))),
 }
 WHERE_SCALAR = {
     "where_s_i64_float": (bools((2, 3)), ints((2, 3)), 0.5),

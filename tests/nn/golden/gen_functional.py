@@ -143,4 +143,26 @@ case("kl_div_batchmean", lambda x, y: F.kl_div(x, y, reduction="batchmean"),
 case("kl_div_log_target", lambda x, y: F.kl_div(x, y, reduction="sum", log_target=True),
      {"x": log_probs, "y": torch.log(probs)}, ["x", "y"])
 
+# ---- numerical edges: PyTorch's clamps and the all-ignored mean (gradcheck off: at x in {0, 1}
+# the gradient is PyTorch's clamped one, not the derivative) ----
+case("binary_cross_entropy_edges", lambda x, y: F.binary_cross_entropy(x, y, reduction="sum"),
+     {"x": torch.tensor([0.0, 1.0, 1e-30, 0.0, 1.0, 0.5, 1e-7], dtype=torch.float64),
+      "y": torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0, 0.25, 1.0], dtype=torch.float64)}, ["x"])
+case("cross_entropy_all_ignored", lambda x, y: F.cross_entropy(x, y, ignore_index=2),
+     {"x": randn(3, 4), "y": torch.tensor([2, 2, 2])}, ["x"])
+case("nll_loss_all_ignored", lambda x, y, w: F.nll_loss(x, y, weight=w),
+     {"x": log_probs[:2], "y": torch.tensor([-100, -100]), "w": class_weight}, ["x"])
+
+# ---- options: avg_pool2d's divisor_override, pad's modes ----
+case("avg_pool2d_divisor_override", lambda x: F.avg_pool2d(x, 3, stride=2, padding=1, divisor_override=5),
+     {"x": randn(2, 2, 7, 6)}, ["x"])
+case("pad_reflect_1d", lambda x: F.pad(x, (2, 3), mode="reflect"), {"x": randn(2, 3, 5)}, ["x"])
+case("pad_replicate_1d", lambda x: F.pad(x, (4, 1), mode="replicate"), {"x": randn(3, 4)}, ["x"])
+case("pad_circular_1d", lambda x: F.pad(x, (3, 2), mode="circular"), {"x": randn(2, 2, 4)}, ["x"])
+case("pad_reflect_2d", lambda x: F.pad(x, (1, 2, 3, 0), mode="reflect"), {"x": randn(2, 2, 4, 3)}, ["x"])
+case("pad_replicate_2d", lambda x: F.pad(x, (2, 0, 1, 3), mode="replicate"), {"x": randn(2, 3, 4)}, ["x"])
+case("pad_circular_2d", lambda x: F.pad(x, (1, 3, 2, 1), mode="circular"), {"x": randn(1, 2, 3, 4)}, ["x"])
+case("pad_circular_crop", lambda x: F.pad(x, (-1, 2), mode="circular"), {"x": randn(2, 2, 4)}, ["x"])
+case("pad_constant_value", lambda x: F.pad(x, (1, 2, 0, 1), value=0.5), {"x": randn(2, 3, 2)}, ["x"])
+
 golden_io.write(os.path.join(os.path.dirname(__file__), "functional.json"), entries)

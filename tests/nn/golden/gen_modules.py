@@ -169,4 +169,14 @@ mha_case("mha_zero_attn_dropout_eval", nn.MultiheadAttention(4, 2, dropout=0.4, 
          {"key_padding_mask": padding, "need_weights": False},
          {"q": randn(3, 2, 4), "k": randn(5, 2, 4), "v": randn(5, 2, 4)}, train=False)
 
+# Conv padding_mode (the input padded by F.pad, then convolved unpadded); AvgPool2d divisor_override
+case("conv2d_reflect", nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="reflect"), {"x": randn(2, 2, 4, 5)})
+case("conv2d_replicate_same", nn.Conv2d(2, 2, (2, 3), padding="same", padding_mode="replicate"),
+     {"x": randn(1, 2, 4, 4)})
+case("conv2d_circular_strided", nn.Conv2d(2, 2, 3, stride=2, padding=1, padding_mode="circular"),
+     {"x": randn(1, 2, 5, 6)})
+case("conv1d_circular", nn.Conv1d(2, 3, 3, padding=2, padding_mode="circular", dilation=2), {"x": randn(2, 2, 6)})
+case("conv1d_reflect_same_even", nn.Conv1d(2, 2, 4, padding="same", padding_mode="reflect"), {"x": randn(1, 2, 7)})
+case("avg_pool2d_divisor_override", nn.AvgPool2d(3, stride=2, padding=1, divisor_override=4), {"x": randn(1, 2, 5, 5)})
+
 golden_io.write(os.path.join(os.path.dirname(os.path.abspath(__file__)), "modules.json"), out)
