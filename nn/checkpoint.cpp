@@ -320,6 +320,15 @@ class Loader {
       fail("'{}' of shape {} and dtype {} needs {} bytes, but data_offsets [{}, {}] hold {}", name, entry.shape,
            safetensors_dtype(entry.dtype), static_cast<uint64_t>(bytes), entry.begin, entry.end, entry.end - entry.begin);
     }
+    // The strides (products of the sizes, a size 0 counted as 1) must fit in int64 too: [0, 2^40,
+    // 2^40] holds no bytes but is no tensor. Each size is at most 2^62, so 128 bits cannot wrap.
+    unsigned __int128 extent = 1;
+    for (int64_t size : entry.shape) {
+      extent *= static_cast<uint64_t>(std::max<int64_t>(size, 1));
+      if (extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        fail("the shape of '{}' is {}: its strides overflow int64", name, entry.shape);
+      }
+    }
     return entry;
   }
 

@@ -172,6 +172,8 @@ TEST(Checkpoint, BrokenFilesAreErrorsNamingFileAndProblem) {
        "'a' of shape [2, 3] and dtype F32 needs 24 bytes, but data_offsets [0, 20] hold 20"},
       {"shape overflowing 64 bits", R"({"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8,
        "needs 18446744073709551615 bytes"},
+      {"empty shape whose strides overflow", R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})",
+       0, "the shape of 'a' is [0, 4294967296, 4294967296]: its strides overflow int64"},
       {"size too large", R"({"a":{"dtype":"F64","shape":[18446744073709551615],"data_offsets":[0,8]}})", 8,
        "too large"},
       {"negative size", R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4,
