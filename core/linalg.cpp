@@ -70,12 +70,22 @@ Tensor blas_ready(const Tensor& t) {
 
 CBLAS_TRANSPOSE flipped(CBLAS_TRANSPOSE t) { return t == CblasNoTrans ? CblasTrans : CblasNoTrans; }
 
+// NOTE: OpenBLAS's OpenMP build threads a GEMM by omp_get_max_threads() of the calling thread, a
+// setting each thread holds for itself: set_num_threads sets it for its caller only, so a
+// std::thread ran its GEMMs at OpenMP's default count and trained to other bits than the main
+// thread (#22). Every GEMM outside a parallel region first brings its thread's setting to ours.
+void match_blas_threads() {
+  if (!omp_in_parallel() && omp_get_max_threads() != get_num_threads()) omp_set_num_threads(get_num_threads());
+}
+
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
                const float* b, int ldb, float beta, float* c, int ldc) {
+  match_blas_threads();
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha, const double* a, int lda,
                const double* b, int ldb, double beta, double* c, int ldc) {
+  match_blas_threads();
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 

@@ -11,12 +11,15 @@ TensorImpl::TensorImpl(std::shared_ptr<Storage> storage_, const Dims& sizes_, co
 
 TensorImpl::~TensorImpl() { detail::count_tensor(-1); }
 
+// NOTE: a shape with a zero size has no elements but still has strides, the products of the sizes
+// after each dim (size 0 counted as 1): [0, 2^32, 2^32] overflows them though numel() is 0.
 Dims contiguous_strides(const Dims& sizes) {
   Dims strides = Dims::filled(sizes.size(), 1);
   int64_t running = 1;
   for (int d = sizes.size() - 1; d >= 0; --d) {
     strides[d] = running;
-    running *= std::max<int64_t>(sizes[d], 1);
+    check<ValueError>(!__builtin_mul_overflow(running, std::max<int64_t>(sizes[d], 1), &running),
+                      "contiguous_strides: the strides of shape {} overflow int64", sizes);
   }
   return strides;
 }
@@ -41,19 +44,19 @@ int64_t checked_numel(const Dims& sizes, const char* op) {
   int64_t n = 1;
   for (int64_t s : sizes) {
     check<ValueError>(s >= 0, "{}: negative size in shape {}", op, sizes);
-    check<ValueError>(s == 0 || n <= INT64_MAX / s, "{}: shape {} has more elements than int64 can count", op,
+    check<ValueError>(!__builtin_mul_overflow(n, s, &n), "{}: shape {} has more elements than int64 can count", op,
                       sizes);
-    n *= s;
   }
   return n;
 }
 }  // namespace
 
 Tensor Tensor::empty(const Dims& sizes, DType dtype) {
-  int64_t n = checked_numel(sizes, "empty");
-  check<ValueError>(n <= INT64_MAX / descent::element_size(dtype), "empty: shape {} of {} is too large", sizes, dtype);
-  auto storage = Storage::allocate(n * descent::element_size(dtype));
-  return Tensor(detail::new_impl(std::move(storage), sizes, contiguous_strides(sizes), 0, dtype));
+  int64_t bytes = 0;
+  check<ValueError>(!__builtin_mul_overflow(checked_numel(sizes, "empty"), descent::element_size(dtype), &bytes),
+                    "empty: shape {} of {} is too large", sizes, dtype);
+  Dims strides = contiguous_strides(sizes);
+  return Tensor(detail::new_impl(Storage::allocate(bytes), sizes, strides, 0, dtype));
 }
 
 Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Dims& sizes, const Dims& strides, int64_t offset,
@@ -63,10 +66,11 @@ Tensor Tensor::make_view(std::shared_ptr<Storage> storage, const Dims& sizes, co
   int64_t n = checked_numel(sizes, "view");
   check<ValueError>(offset >= 0, "view: negative offset {}", offset);
   if (n > 0) {
-    int64_t last = offset;
+    // The last element's byte, in 128 bits: hostile strides cannot wrap it back inside the storage.
+    __int128 last = offset;
     for (int d = 0; d < sizes.size(); ++d) {
       check<ValueError>(strides[d] >= 0, "view: negative stride in {}", strides);
-      last += (sizes[d] - 1) * strides[d];
+      last += static_cast<__int128>(sizes[d] - 1) * strides[d];
     }
     check<ValueError>((last + 1) * descent::element_size(dtype) <= storage->nbytes(),
                       "view: sizes {} with strides {} at offset {} reach past a storage of {} bytes", sizes,

@@ -4,57 +4,79 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <fstream>
+#include <limits>
 
 #include <zlib.h>
 
 #include <descent/core/factory.h>
+#include <descent/core/regular_file.h>
 
 namespace descent::data {
 namespace {
 
 std::vector<uint8_t> read_plain(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw FileError(fmt::format("read_file: {}: cannot open: {}", path, std::strerror(errno)));
-  std::streamoff length = in.tellg();
-  std::vector<uint8_t> bytes(static_cast<size_t>(length));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), length)) {
-    throw FileError(fmt::format("read_file: {}: read failed after {} of {} bytes", path, in.gcount(), length));
+  core::RegularFile file(path);
+  if (!file.error().empty()) throw FileError(fmt::format("read_file: {}: {}", path, file.error()));
+  std::vector<uint8_t> bytes(static_cast<size_t>(file.size()));
+  if (!file.read(bytes.data(), bytes.size())) {
+    throw FileError(fmt::format("read_file: {}: read failed (the file has {} bytes): {}", path, bytes.size(),
+                                std::strerror(errno)));
   }
   return bytes;
 }
 
-// RFC 1952: a gzip member, inflated by zlib (window bits 15 + 16 = gzip only).
-std::vector<uint8_t> inflate_gzip(const std::string& path, const std::vector<uint8_t>& compressed) {
-  z_stream stream{};
-  check<FileError>(inflateInit2(&stream, 15 + 16) == Z_OK, "read_file: {}: zlib inflateInit failed", path);
-  std::vector<uint8_t> out;
+bool is_gzip(const std::vector<uint8_t>& bytes) { return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b; }
+
+// Deflate expands at most 1032:1 (zlib's technical notes), so no stream inflates to more.
+constexpr uint64_t kMaxDeflateRatio = 1032;
+
+// RFC 1952: a gzip member, inflated by zlib (window bits 15 + 16 = gzip only), to at most `limit`
+// bytes: with `prefix` the first `limit` bytes (fewer if the stream ends first), otherwise a
+// stream that holds more is an error. Memory grows only with what the stream actually holds.
+std::vector<uint8_t> inflate_gzip(const std::string& path, const std::vector<uint8_t>& compressed, uint64_t limit,
+                                  bool prefix) {
+  check<FileError>(compressed.size() >= 18,
+                   "read_file: {}: offset {}: truncated gzip stream ({} bytes, a gzip file has at least 18)", path,
+                   compressed.size(), compressed.size());
+  // One byte more than the limit shows that a stream holds more.
+  uint64_t capacity = prefix || limit == UINT64_MAX ? limit : limit + 1;
   // The trailer's ISIZE is the uncompressed size mod 2^32: a good first guess for the buffer.
-  // NOTE: in a truncated file those 4 bytes are arbitrary; deflate expands at most 1032:1, so
-  // the guess is capped by that and the buffer still grows on demand.
+  // NOTE: in a truncated file those 4 bytes are arbitrary, so the guess is also capped (at 64 MiB;
+  // the buffer doubles as the stream fills it).
   uint32_t size_hint = 0;
   std::memcpy(&size_hint, compressed.data() + compressed.size() - 4, 4);
-  out.resize(std::clamp<size_t>(size_hint, 1 << 16, std::max<size_t>(compressed.size() * 1032, 1 << 16)));
+  std::vector<uint8_t> out(static_cast<size_t>(std::min<uint64_t>(
+      {std::max<uint64_t>(size_hint, 1 << 16), uint64_t{1} << 26, capacity, compressed.size() * kMaxDeflateRatio})));
+  z_stream stream{};
+  check<FileError>(inflateInit2(&stream, 15 + 16) == Z_OK, "read_file: {}: zlib inflateInit failed", path);
   stream.next_in = const_cast<Bytef*>(compressed.data());
   stream.avail_in = static_cast<uInt>(compressed.size());
   int status = Z_OK;
+  std::string reason;
   while (status != Z_STREAM_END) {
-    if (stream.total_out == out.size()) out.resize(out.size() * 2);
+    if (stream.total_out == out.size()) {
+      if (out.size() == capacity) {
+        if (prefix) break;
+        reason = fmt::format("the stream holds more than the {} bytes expected", limit);
+        break;
+      }
+      out.resize(static_cast<size_t>(std::min<uint64_t>(out.size() * 2, capacity)));
+    }
     stream.next_out = out.data() + stream.total_out;
     stream.avail_out = static_cast<uInt>(std::min<size_t>(out.size() - stream.total_out, 1u << 30));
     status = inflate(&stream, Z_NO_FLUSH);
-    if (status == Z_OK) continue;
-    if (status == Z_STREAM_END) break;
-    std::string reason = status == Z_BUF_ERROR ? "truncated gzip stream (it ends before its end marker)"
-                                               : fmt::format("broken gzip stream: {}", stream.msg ? stream.msg : "zlib error");
-    size_t offset = stream.total_in;
-    inflateEnd(&stream);
-    throw FileError(fmt::format("read_file: {}: compressed offset {}: {}", path, offset, reason));
+    if (status == Z_OK || status == Z_STREAM_END) continue;
+    reason = status == Z_BUF_ERROR ? "truncated gzip stream (it ends before its end marker)"
+                                   : fmt::format("broken gzip stream: {}", stream.msg ? stream.msg : "zlib error");
+    break;
   }
+  size_t offset = stream.total_in;
   out.resize(stream.total_out);
   inflateEnd(&stream);
+  if (!reason.empty()) throw FileError(fmt::format("read_file: {}: compressed offset {}: {}", path, offset, reason));
   return out;
 }
 
@@ -94,12 +116,41 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool parse_number(std::string_view field, double& value) {
+// std::errc() when the whole field is a number, result_out_of_range when it is one beyond double,
+// invalid_argument when it is no number.
+std::errc parse_number(std::string_view field, double& value) {
   field = trim(field);
   if (!field.empty() && field.front() == '+') field.remove_prefix(1);
-  if (field.empty()) return false;
+  if (field.empty()) return std::errc::invalid_argument;
   auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
-  return error == std::errc() && end == field.data() + field.size();
+  if (error == std::errc() && end != field.data() + field.size()) return std::errc::invalid_argument;
+  return error;
+}
+
+// A field of an int64 or bool column appended to `out`; "" or what is wrong with it.
+std::string parse_integer(std::string_view field, DType dtype, std::vector<int64_t>& out) {
+  if (!field.empty() && field.front() == '+') field.remove_prefix(1);
+  int64_t value = 0;
+  auto [end, error] = std::from_chars(field.data(), field.data() + field.size(), value);
+  if (error == std::errc::result_out_of_range) return "is out of the range of int64";
+  if (field.empty() || error != std::errc() || end != field.data() + field.size()) {
+    return fmt::format("is not an integer (the column is {})", dtype);
+  }
+  if (dtype == kBool && value != 0 && value != 1) return "is not 0 or 1 (the column is bool)";
+  out.push_back(value);
+  return "";
+}
+
+// A field of a float32 or float64 column appended to `out`; "" or what is wrong with it. inf and
+// nan are numbers; a finite number beyond the column's range is not.
+std::string parse_real(std::string_view field, DType dtype, std::vector<double>& out) {
+  double value = 0;
+  std::errc error = parse_number(field, value);
+  bool beyond_float = dtype == kFloat32 && std::isfinite(value) && std::abs(value) > std::numeric_limits<float>::max();
+  if (error == std::errc::result_out_of_range || beyond_float) return fmt::format("is out of the range of {}", dtype);
+  if (error != std::errc()) return "is not a number";
+  out.push_back(value);
+  return "";
 }
 
 std::vector<std::string_view> split_fields(std::string_view line, char delimiter) {
@@ -117,15 +168,15 @@ std::vector<std::string_view> split_fields(std::string_view line, char delimiter
 
 std::vector<uint8_t> read_file(const std::string& path) {
   std::vector<uint8_t> bytes = read_plain(path);
-  bool gzip = bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
-  if (!gzip) return bytes;
-  check<FileError>(bytes.size() >= 18, "read_file: {}: offset {}: truncated gzip stream ({} bytes, a gzip file has at least 18)",
-                   path, bytes.size(), bytes.size());
-  return inflate_gzip(path, bytes);
+  return is_gzip(bytes) ? inflate_gzip(path, bytes, UINT64_MAX, false) : bytes;
 }
 
 IdxArray read_idx_array(const std::string& path) {
-  std::vector<uint8_t> bytes = read_file(path);
+  // A gzip file is inflated twice: first the header alone, then exactly what the header promises,
+  // so that a hostile or truncated file never makes the reader hold more than that.
+  std::vector<uint8_t> file = read_plain(path);
+  bool gzip = is_gzip(file);
+  std::vector<uint8_t> bytes = gzip ? inflate_gzip(path, file, 4 + 4 * kMaxDims, true) : std::move(file);
   check<FileError>(bytes.size() >= 4, "read_idx: {}: offset 0: truncated header ({} bytes, the magic number needs 4)",
                    path, bytes.size());
   IdxArray array;
@@ -139,22 +190,33 @@ IdxArray read_idx_array(const std::string& path) {
   size_t header = 4 + 4 * static_cast<size_t>(ndim);
   check<FileError>(bytes.size() >= header, "read_idx: {}: offset {}: truncated header ({} dims need {} bytes, the file has {})",
                    path, bytes.size(), ndim, header, bytes.size());
-  // Sizes are at most 2^32 - 1 each; the product is checked against the file before anything is read.
-  uint64_t count = 1;
+  // Both the element count and the strides (products of the sizes, size 0 counted as 1) must fit
+  // in int64 for the tensor to exist; the byte count is checked against the file before any read.
+  int64_t count = 1, extent = 1;
   bool overflow = false;
   for (int d = 0; d < ndim; ++d) {
     uint32_t size = big_endian_u32(bytes.data() + 4 + 4 * d);
     array.shape.push_back(size);
-    overflow = overflow || (size != 0 && count > UINT64_MAX / 8 / size);
-    count *= size;
+    overflow = overflow || __builtin_mul_overflow(count, int64_t{size}, &count) ||
+               __builtin_mul_overflow(extent, std::max<int64_t>(size, 1), &extent);
   }
-  uint64_t need = count * static_cast<uint64_t>(element_size);
+  int64_t need = 0;
+  overflow = overflow || __builtin_mul_overflow(count, element_size, &need);
+  check<FileError>(!overflow, "read_idx: {}: offset 4: shape {} has more elements than int64 can count", path,
+                   array.shape);
+  if (gzip) {
+    uint64_t most = file.size() * kMaxDeflateRatio;
+    check<FileError>(static_cast<uint64_t>(need) <= most,
+                     "read_idx: {}: offset 4: shape {} needs {} bytes, more than a gzip file of {} bytes can hold", path,
+                     array.shape, need, file.size());
+    bytes = inflate_gzip(path, file, header + static_cast<uint64_t>(need), false);
+  }
   uint64_t have = bytes.size() - header;
-  check<FileError>(!overflow && need <= have,
+  check<FileError>(static_cast<uint64_t>(need) <= have,
                    "read_idx: {}: offset {}: truncated data: shape {} needs {} bytes, the file has {} after the header",
                    path, bytes.size(), array.shape, need, have);
-  check<FileError>(need == have, "read_idx: {}: offset {}: {} unexpected bytes after the data of shape {}", path,
-                   header + need, have - need, array.shape);
+  check<FileError>(static_cast<uint64_t>(need) == have, "read_idx: {}: offset {}: {} unexpected bytes after the data of shape {}",
+                   path, header + static_cast<uint64_t>(need), have - static_cast<uint64_t>(need), array.shape);
   array.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
   return array;
 }
@@ -189,7 +251,11 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
   std::vector<uint8_t> bytes = read_file(path);
   std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   CsvTable table;
-  std::vector<double> values;
+  // int64 and bool columns are read as integers (a double holds only 53 bits, and converting one
+  // outside the integer range is undefined), float columns as doubles.
+  bool integral = options.dtype == kInt64 || options.dtype == kBool;
+  std::vector<int64_t> integers;
+  std::vector<double> reals;
   size_t width = 0;
   int64_t rows = 0;
   bool first = true;
@@ -209,7 +275,7 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
       bool header = options.header == CsvOptions::Header::Yes;
       if (options.header == CsvOptions::Header::Auto) {
         double ignored;
-        for (std::string_view field : fields) header = header || !parse_number(field, ignored);
+        for (std::string_view field : fields) header = header || parse_number(field, ignored) == std::errc::invalid_argument;
       }
       if (header) {
         for (std::string_view field : fields) table.columns.emplace_back(trim(field));
@@ -219,14 +285,17 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options) {
     check<FileError>(fields.size() == width, "read_csv: {}: line {}: ragged row: {} fields where the first row has {}",
                      path, line_number, fields.size(), width);
     for (size_t column = 0; column < fields.size(); ++column) {
-      double value;
-      check<FileError>(parse_number(fields[column], value), "read_csv: {}: line {}, column {}: '{}' is not a number",
-                       path, line_number, column + 1, trim(fields[column]));
-      values.push_back(value);
+      std::string_view field = trim(fields[column]);
+      std::string problem = integral ? parse_integer(field, options.dtype, integers)
+                                     : parse_real(field, options.dtype, reals);
+      check<FileError>(problem.empty(), "read_csv: {}: line {}, column {}: '{}' {}", path, line_number, column + 1,
+                       field, problem);
     }
     ++rows;
   }
-  table.values = core::tensor(values, {rows, static_cast<int64_t>(width)}, {.dtype = options.dtype});
+  Dims shape{rows, static_cast<int64_t>(width)};
+  table.values = integral ? core::tensor(integers, shape, {.dtype = options.dtype})
+                          : core::tensor(reals, shape, {.dtype = options.dtype});
   return table;
 }
 

@@ -4,11 +4,11 @@
 #include <descent/nn/checkpoint.h>
 
 #include <algorithm>
+#include <cctype>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <unordered_set>
@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <descent/autograd/ops.h>
+#include <descent/core/regular_file.h>
 
 namespace descent::nn {
 
@@ -33,6 +34,10 @@ using Json = nlohmann::ordered_json;
 
 // Larger headers are refused before reading them (the reference implementation's limit).
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// The format's header is flat: the top object, an entry object, its shape or offsets array. Deeper
+// nesting is refused before parsing, since a JSON value nested 200,000 levels deep overflows the
+// stack of every recursive walk of it (printing it in an error message, copying it).
+constexpr int kMaxHeaderDepth = 3;
 constexpr const char* kMetadataKey = "__metadata__";
 
 std::string_view safetensors_dtype(DType dtype) {
@@ -57,6 +62,24 @@ bool write_all(int fd, const char* bytes, size_t count) {
     count -= static_cast<size_t>(written);
   }
   return true;
+}
+
+// The temporaries of earlier saves to `target` that never reached their rename (the process was
+// killed while writing): ".<name>.tmp-" and the six characters of mkstemp, in its directory.
+// NOTE: a save to the same target running at that moment in another process loses its temporary
+// and fails; two writers of one checkpoint race anyway (the last rename wins).
+void remove_stale_temporaries(const std::filesystem::path& directory, const std::string& filename) {
+  std::string prefix = fmt::format(".{}.tmp-", filename);
+  std::error_code error;
+  for (auto it = std::filesystem::directory_iterator(directory, error); !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    std::string name = it->path().filename().string();
+    bool ours = name.size() == prefix.size() + 6 && name.starts_with(prefix) &&
+                std::all_of(name.begin() + static_cast<std::ptrdiff_t>(prefix.size()), name.end(),
+                            [](unsigned char c) { return std::isalnum(c); });
+    std::error_code ignored;
+    if (ours && it->is_regular_file(ignored)) std::filesystem::remove(it->path(), ignored);
+  }
 }
 
 // A temporary file beside the target, removed on destruction unless committed by rename.
@@ -89,6 +112,7 @@ class TemporaryFile {
     if (::rename(name_.c_str(), target_.c_str()) != 0) fail("cannot rename the temporary file over it");
     committed_ = true;
     std::filesystem::path directory = target_.has_parent_path() ? target_.parent_path() : ".";
+    remove_stale_temporaries(directory, target_.filename().string());
     int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
     if (directory_fd >= 0) {
       ::fsync(directory_fd);
@@ -159,11 +183,9 @@ class Loader {
   explicit Loader(const std::string& path) : path_(path) {}
 
   Checkpoint run() {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) fail("cannot open: {}", std::strerror(errno));
-    in.seekg(0, std::ios::end);
-    uint64_t file_size = static_cast<uint64_t>(in.tellg());
-    in.seekg(0);
+    core::RegularFile in(path_);
+    if (!in.error().empty()) fail("{}", in.error());
+    uint64_t file_size = in.size();
     if (file_size < 8) fail("the file has {} bytes, fewer than the 8-byte header length", file_size);
     uint64_t header_length = 0;
     read(in, &header_length, 8);
@@ -200,12 +222,31 @@ class Loader {
     throw Error(fmt::format("load: '{}': {}", path_, fmt::format(format, std::forward<Args>(args)...)));
   }
 
-  void read(std::ifstream& in, void* into, uint64_t count) {
-    in.read(static_cast<char*>(into), static_cast<std::streamsize>(count));
-    if (static_cast<uint64_t>(in.gcount()) != count) fail("the file ended early (changed while being read?)");
+  void read(core::RegularFile& in, void* into, uint64_t count) {
+    if (!in.read(into, static_cast<size_t>(count))) fail("the file ended early (changed while being read?)");
+  }
+
+  // Brackets and braces outside strings, counted before the JSON parser sees the text.
+  void check_depth(const std::string& text) const {
+    int depth = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (in_string) {
+        if (c == '\\') ++i;  // the escaped character cannot end the string
+        else if (c == '"') in_string = false;
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        if (++depth > kMaxHeaderDepth) fail("the header nests deeper than {} levels at byte {}", kMaxHeaderDepth, i);
+      } else if (c == '}' || c == ']') {
+        --depth;
+      }
+    }
   }
 
   std::vector<Entry> parse_header(const std::string& text, Metadata& metadata) const {
+    check_depth(text);
     // Duplicate top-level keys would silently replace each other in the parsed object.
     std::unordered_set<std::string> keys;
     std::optional<std::string> duplicate;
@@ -278,6 +319,15 @@ class Loader {
     if (bytes != entry.end - entry.begin) {
       fail("'{}' of shape {} and dtype {} needs {} bytes, but data_offsets [{}, {}] hold {}", name, entry.shape,
            safetensors_dtype(entry.dtype), static_cast<uint64_t>(bytes), entry.begin, entry.end, entry.end - entry.begin);
+    }
+    // The strides (products of the sizes, a size 0 counted as 1) must fit in int64 too: [0, 2^40,
+    // 2^40] holds no bytes but is no tensor. Each size is at most 2^62, so 128 bits cannot wrap.
+    unsigned __int128 extent = 1;
+    for (int64_t size : entry.shape) {
+      extent *= static_cast<uint64_t>(std::max<int64_t>(size, 1));
+      if (extent > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        fail("the shape of '{}' is {}: its strides overflow int64", name, entry.shape);
+      }
     }
     return entry;
   }

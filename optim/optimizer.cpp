@@ -183,6 +183,15 @@ const std::string& metadata_at(const StateDict& dict, const std::string& key) {
 }  // namespace
 
 void Optimizer::load_state_dict(const StateDict& dict) {
+  // A count, the whole text (std::stoll threw std::invalid_argument, no descent error, found by
+  // tests/fuzz/fuzz_checkpoint_metadata).
+  const std::string& skipped_text = metadata_at(dict, "optimizer.skipped_steps");
+  int64_t skipped_steps = -1;
+  auto [skipped_end, skipped_error] =
+      std::from_chars(skipped_text.data(), skipped_text.data() + skipped_text.size(), skipped_steps);
+  check<ValueError>(skipped_error == std::errc() && skipped_end == skipped_text.data() + skipped_text.size() &&
+                        skipped_steps >= 0,
+                    "load_state_dict: optimizer.skipped_steps = \"{}\" is not a count", skipped_text);
   std::string groups = metadata_at(dict, "optimizer.groups");
   check<ValueError>(groups == std::to_string(groups_.size()),
                     "load_state_dict: the checkpoint has {} groups, this optimizer {}", groups, groups_.size());
@@ -230,7 +239,7 @@ void Optimizer::load_state_dict(const StateDict& dict) {
   }
   for (size_t g = 0; g < groups_.size(); ++g) groups_[g].set_rule(std::move(rules[g]));
   state_ = std::move(states);
-  skipped_steps_ = std::stoll(metadata_at(dict, "optimizer.skipped_steps"));
+  skipped_steps_ = skipped_steps;
 }
 
 }  // namespace descent::optim

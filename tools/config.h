@@ -6,9 +6,17 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace descent::tools {
+
+// The values an option of `descent train` accepts, by its command-line name: the command line
+// is checked with these, and so is the config of every checkpoint read (TrainConfig::validate).
+// Numbers: "" when `value` is allowed, otherwise why not ("must be > 0 and finite, got inf").
+std::string option_problem(std::string_view option, double value);
+// Choices: the names --model, --dataset, --optimizer and --schedule accept.
+std::vector<std::string> option_choices(std::string_view option);
 
 struct TrainConfig {
   std::string model = "cnn";                  // mlp | cnn | gpt
@@ -37,11 +45,15 @@ struct TrainConfig {
   // Fills the defaults that depend on other options (lr, momentum, weight decay, betas); the
   // warmup needs the step count and is resolved by warmup_steps_for().
   void resolve_defaults(bool betas_given);
+  // Throws ValueError naming the option ("--accumulate: must be > 0, got 0") unless every value of
+  // this resolved config is one the command line accepts, and the combination is runnable.
+  void validate() const;
   int64_t warmup_steps_for(int64_t total_steps) const;
   bool image_dataset() const { return dataset == "fashion-mnist" || dataset == "mnist"; }
   std::string resolved_data_dir() const;
 
   std::map<std::string, std::string> to_metadata() const;  // keys "config.<name>"
+  // Parsed strictly (no wrapping, no trailing text) and validated; errors name the file.
   static TrainConfig from_metadata(const std::map<std::string, std::string>& metadata, const std::string& file);
 };
 

@@ -6,105 +6,104 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <exception>
 #include <string>
 #include <vector>
 
-#include <descent/optim/rules.h>
+#include <descent/core/error.h>
 #include "lab/lab_command.h"
 #include "tools/commands.h"
 
 namespace {
 
 using descent::tools::EvalCommand;
+using descent::tools::option_choices;
 using descent::tools::SampleCommand;
 using descent::tools::TrainCommand;
 
 // The validator of a choice among names, listing them in the error.
 CLI::IsMember one_of(std::vector<std::string> names) { return CLI::IsMember(std::move(names)); }
 
-// --optimizer's choices: every update rule of optim's registry, by its lower-case name.
-std::vector<std::string> optimizer_names() {
-  std::vector<std::string> names = descent::optim::rule_names();
-  for (std::string& name : names) {
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  }
-  return names;
-}
-
-// Numbers > 0 (or >= 0), with a short message (CLI11's own prints the whole double range).
-CLI::Validator at_least(double low, bool allow_equal) {
-  std::string bound = allow_equal ? fmt::format(">= {}", low) : fmt::format("> {}", low);
+// A number within the bounds of `option` (tools/config.h), the ones a checkpoint's config is held to.
+CLI::Validator bounded(const char* option) {
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         double value = 0;
         if (!CLI::detail::lexical_cast(text, value)) return "not a number: " + text;
-        bool ok = allow_equal ? value >= low : value > low;
-        return ok ? "" : fmt::format("must be {}, got {}", bound, text);
+        return descent::tools::option_problem(option, value);
       },
-      "NUMBER " + bound);
+      "NUMBER");
 }
-const CLI::Validator kPositive = at_least(0, false);
-const CLI::Validator kNonNegative = at_least(0, true);
+
+// The whole text as an unsigned 64-bit integer: CLI11 alone would wrap 2^64 and -1.
+const CLI::Validator kUnsigned64(
+    [](std::string& text) -> std::string {
+      uint64_t value = 0;
+      auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+      bool whole = !text.empty() && error == std::errc() && end == text.data() + text.size();
+      return whole ? "" : fmt::format("must be an integer from 0 to 18446744073709551615, got {}", text);
+    },
+    "UINT64");
 
 void add_train_options(CLI::App& train, TrainCommand& command, bool& betas_given) {
   auto& c = command.config;
   train.add_option("--model", c.model,
                    "mlp (784-512-256-10), cnn (the north-star CNN) or gpt (a transformer on text)")
-      ->check(one_of({"mlp", "cnn", "gpt"}))->capture_default_str();
+      ->check(one_of(option_choices("--model")))->capture_default_str();
   train.add_option("--dataset", c.dataset, "fashion-mnist, mnist or spirals (synthetic, 2-d)")
-      ->check(one_of({"fashion-mnist", "mnist", "spirals"}))->capture_default_str();
+      ->check(one_of(option_choices("--dataset")))->capture_default_str();
   train.add_option("--data-dir", c.data_dir, "directory of the IDX files (default: /usr/share/datasets/<dataset>)");
-  train.add_option("--optimizer", c.optimizer, fmt::format("{}", fmt::join(optimizer_names(), ", ")))
-      ->check(one_of(optimizer_names()))->capture_default_str();
+  train.add_option("--optimizer", c.optimizer, fmt::format("{}", fmt::join(option_choices("--optimizer"), ", ")))
+      ->check(one_of(option_choices("--optimizer")))->capture_default_str();
   train.add_option("--lr", c.lr, "peak learning rate (default: sgd 0.05, lion 1e-4, others 1e-3)")
-      ->check(kPositive);
+      ->check(bounded("--lr"));
   train.add_option("--momentum", c.momentum, "sgd and rmsprop momentum (default: sgd 0.9, rmsprop 0)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(bounded("--momentum"));
   train.add_flag("--nesterov", c.nesterov, "Nesterov momentum (sgd)");
   train.add_option("--weight-decay", c.weight_decay, "on weights, not biases (default: sgd 5e-4, adamw 0.05, others 0)")
-      ->check(kNonNegative);
+      ->check(bounded("--weight-decay"));
   train.add_option("--betas", c.betas, "beta1,beta2 of adam, adamw, lion (default: 0.9,0.999; lion 0.9,0.99)")
-      ->expected(2)->delimiter(',')->check(CLI::Range(0.0, 1.0))
+      ->expected(2)->delimiter(',')->check(bounded("--betas"))
       ->each([&](const std::string&) { betas_given = true; });
   train.add_option("--schedule", c.schedule, "constant, step, cosine, warmup-cosine, onecycle or plateau")
-      ->check(one_of({"constant", "step", "cosine", "warmup-cosine", "onecycle", "plateau"}))->capture_default_str();
+      ->check(one_of(option_choices("--schedule")))->capture_default_str();
   train.add_option("--step-size", c.step_size, "step schedule: epochs between lr cuts (default: at 1/2 and 3/4 of the run)")
-      ->check(kPositive);
+      ->check(bounded("--step-size"));
   train.add_option("--gamma", c.gamma, "step schedule: the lr is multiplied by this at each cut")
-      ->check(kPositive)->capture_default_str();
+      ->check(bounded("--gamma"))->capture_default_str();
   train.add_option("--warmup-steps", c.warmup_steps, "warmup-cosine's linear warmup (default: 5% of the steps)")
-      ->check(kNonNegative);
-  train.add_option("--batch-size", c.batch_size, "examples per batch")->check(kPositive)->capture_default_str();
+      ->check(bounded("--warmup-steps"));
+  train.add_option("--batch-size", c.batch_size, "examples per batch")->check(bounded("--batch-size"))->capture_default_str();
   train.add_option("--accumulate", c.accumulate, "batches whose gradients make one optimizer step")
-      ->check(kPositive)->capture_default_str();
-  train.add_option("--epochs", c.epochs, "passes over the training set")->check(kPositive)->capture_default_str();
+      ->check(bounded("--accumulate"))->capture_default_str();
+  train.add_option("--epochs", c.epochs, "passes over the training set")->check(bounded("--epochs"))->capture_default_str();
   train.add_option("--limit-train-batches", c.limit_train_batches,
                    "only the first N batches of each epoch's shuffled order, for quick tries")
-      ->check(kPositive);
+      ->check(bounded("--limit-train-batches"));
   train.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradients' total norm to this (0: off)")
-      ->check(kNonNegative);
+      ->check(bounded("--clip-grad-norm"));
   train.add_option("--text", c.text, "gpt: the text file to learn (default: the fortunes corpus)")
       ->check(CLI::ExistingFile);
-  train.add_option("--layers", c.layers, "gpt: transformer blocks")->check(kPositive)->capture_default_str();
+  train.add_option("--layers", c.layers, "gpt: transformer blocks")->check(bounded("--layers"))->capture_default_str();
   train.add_option("--heads", c.heads, "gpt: attention heads (a divisor of --width)")
-      ->check(kPositive)->capture_default_str();
-  train.add_option("--width", c.width, "gpt: the model's width")->check(kPositive)->capture_default_str();
+      ->check(bounded("--heads"))->capture_default_str();
+  train.add_option("--width", c.width, "gpt: the model's width")->check(bounded("--width"))->capture_default_str();
   train.add_option("--context", c.context, "gpt: tokens (bytes) a window holds")
-      ->check(kPositive)->capture_default_str();
-  train.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")->check(kPositive);
-  train.add_option("--seed", c.seed, "seeds the weights, the shuffling and the synthetic data")->capture_default_str();
+      ->check(bounded("--context"))->capture_default_str();
+  train.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")
+      ->check(bounded("--threads"));
+  train.add_option("--seed", c.seed, "seeds the weights, the shuffling and the synthetic data")
+      ->check(kUnsigned64)->capture_default_str();
   train.add_option("--out", command.out_dir, "directory for metrics.csv, checkpoint.safetensors, curves.png "
                                              "(default: runs/<date-time>)");
   train.add_option("--resume", command.resume_dir, "continue the run whose checkpoint is in this directory")
       ->check(CLI::ExistingDirectory);
   train.add_option("--stop-after-steps", command.stop_after_steps,
                    "stop after this many optimizer steps and write a checkpoint, as if interrupted")
-      ->check(kPositive);
+      ->check(bounded("--stop-after-steps"));
 }
 
 // --model gpt learns text: --dataset is not its, the text and size options are nobody else's.
@@ -135,20 +134,22 @@ void add_sample_options(CLI::App& sample, SampleCommand& command) {
                                                         "descent train --model gpt")
       ->required()->check(CLI::ExistingPath);
   sample.add_option("--prompt", command.prompt, "the text to continue (1 to --context bytes)")->required();
-  sample.add_option("--tokens", command.tokens, "bytes to generate")->check(kNonNegative)->capture_default_str();
+  sample.add_option("--tokens", command.tokens, "bytes to generate")->check(bounded("--tokens"))->capture_default_str();
   sample.add_option("--temperature", command.sampling.temperature, "divides the logits; 0: always the most likely")
-      ->check(kNonNegative)->capture_default_str();
+      ->check(bounded("--temperature"))->capture_default_str();
   sample.add_option("--top-k", command.sampling.top_k, "draw among the k most likely only (0: all)")
-      ->check(kNonNegative)->capture_default_str();
+      ->check(bounded("--top-k"))->capture_default_str();
   sample.add_option("--top-p", command.sampling.top_p, "draw among the most likely holding this mass (nucleus)")
-      ->check(kPositive & CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(bounded("--top-p"))->capture_default_str();
   sample.add_option("--seed", command.seed, "seeds the draws: the same seed gives the same text")
-      ->capture_default_str();
-  sample.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")->check(kPositive);
+      ->check(kUnsigned64)->capture_default_str();
+  sample.add_option("--threads", command.threads, "threads for the kernels (default: all cores)")
+      ->check(bounded("--threads"));
 }
 
-// What CLI11 cannot check alone: combinations, and the dataset's directory.
-void check_train_command(const CLI::App& train, const TrainCommand& command) {
+// What CLI11 cannot check alone: the resolved config as a whole (tools/config.h, the check every
+// checkpoint's config passes too), combinations, and the dataset's directory.
+void check_train_command(const CLI::App& train, TrainCommand& command, bool betas_given) {
   if (!command.resume_dir.empty()) {
     // The run's own options come from its checkpoint; changing them would not continue it.
     for (const CLI::Option* option : train.get_options()) {
@@ -160,15 +161,18 @@ void check_train_command(const CLI::App& train, const TrainCommand& command) {
     }
     return;
   }
-  const auto& c = command.config;
+  auto& c = command.config;
   check_gpt_options(train, c);
   for (const char* name : {"--step-size", "--gamma"}) {
     if (train.count(name) > 0 && c.schedule != "step") {
       throw CLI::ValidationError(name, "only with --schedule step, not " + c.schedule);
     }
   }
-  if (c.model == "cnn" && !c.image_dataset()) {
-    throw CLI::ValidationError("--model", "cnn needs an image dataset (fashion-mnist or mnist), not " + c.dataset);
+  c.resolve_defaults(betas_given);
+  try {
+    c.validate();
+  } catch (const descent::ValueError& error) {
+    throw CLI::ValidationError(error.what());
   }
   if (c.image_dataset() && !std::filesystem::is_directory(c.resolved_data_dir())) {
     throw CLI::ValidationError("--data-dir", "dataset directory " + c.resolved_data_dir() + " does not exist");
@@ -241,7 +245,7 @@ int main(int argc, char** argv) {
   eval->add_option("--data-dir", eval_command.data_dir, "directory of the IDX files (default: the training run's)")
       ->check(CLI::ExistingDirectory);
   eval->add_option("--threads", eval_command.threads, "threads for the kernels (default: all cores)")
-      ->check(kPositive);
+      ->check(bounded("--threads"));
   eval->add_flag("--json", eval_command.json_only, "print only the JSON summary line, for scripts");
 
   SampleCommand sample_command;
@@ -256,7 +260,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     if (train->parsed()) {
       apply_gpt_defaults(*train, train_command.config);  // first: gpt's dataset has no directory to check
-      check_train_command(*train, train_command);
+      check_train_command(*train, train_command, betas_given);
     }
     if (lab->parsed()) descent::lab::check_lab_command(lab_command);
     if (sample->parsed() && sample_command.prompt.empty()) {
@@ -280,7 +284,6 @@ int main(int argc, char** argv) {
 
   try {
     if (train->parsed()) {
-      train_command.config.resolve_defaults(betas_given);
       train_command.command_line = joined_command_line(argc, argv);
       return descent::tools::run_train(train_command);
     }

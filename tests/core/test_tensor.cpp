@@ -129,11 +129,19 @@ TEST(Tensor, NegativeAndOverflowingSizesAreRejected) {
   EXPECT_TRUE(throws_with<ValueError>([] { core::empty({2, -1}); }, {"empty", "negative", "[2, -1]"}));
   EXPECT_TRUE(throws_with<ValueError>([] { core::empty({INT64_MAX / 2, 4}); }, {"empty", "int64"}));
   EXPECT_TRUE(throws_with<ShapeError>([] { core::empty({1, 1, 1, 1, 1, 1, 1, 1, 1}); }, {"9 dimensions", "8"}));
+  // No elements, but strides (the products of the later sizes) beyond int64: a hostile IDX header.
+  EXPECT_TRUE(throws_with<ValueError>([] { core::empty({0, int64_t{1} << 32, int64_t{1} << 32}); },
+                                      {"strides", "[0, 4294967296, 4294967296]", "overflow"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { core::empty({INT64_MAX / 4, 2}, {.dtype = kFloat64}); },
+                                      {"empty", "too large"}));
 }
 
 TEST(Tensor, MakeViewRejectsGeometryOutsideTheStorage) {
   Tensor t = core::zeros({6});
   EXPECT_TRUE(throws_with<ValueError>([&] { core::as_strided(t, {3, 3}, {3, 1}, 0); }, {"view", "[3, 3]", "24 bytes"}));
+  // Strides whose reach wraps around int64 must not land back inside the storage.
+  EXPECT_TRUE(throws_with<ValueError>([&] { core::as_strided(t, {3, 2}, {INT64_MAX / 2 + 1, 1}, 0); },
+                                      {"view", "reach past"}));
   Tensor ok = core::as_strided(t, {2, 2}, {1, 2}, 1);
   EXPECT_EQ(ok.sizes(), (Dims{2, 2}));
 }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -104,9 +105,44 @@ TEST_F(ReadersTest, IdxTruncatedHeaderAndData) {
                                      {path, "offset 17", "truncated data: shape [2, 3] needs 6 bytes, the file has 5"}));
   // Sizes whose product overflows must be refused before anything is allocated or read.
   std::string huge = write("huge.idx", idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, {}));
-  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(huge); }, {huge, "truncated data"}));
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(huge); }, {huge, "offset 4", "more elements than int64 can count"}));
   std::string extra = write("extra.idx", idx_bytes({2}, iota_bytes(3)));
   EXPECT_TRUE(throws_with<FileError>([&] { read_idx(extra); }, {extra, "offset 10", "1 unexpected bytes"}));
+}
+
+// No elements, yet the strides of [0, 2^32 - 1, 2^32 - 1, 2^32 - 1] overflow int64 (a fuzzed header).
+TEST_F(ReadersTest, IdxEmptyShapeWhoseStridesOverflow) {
+  std::string path = write("empty.idx", idx_bytes({0, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {}));
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(path); }, {path, "more elements than int64 can count"}));
+  std::string fine = write("fine.idx", idx_bytes({0, 0xffffffffu}, {}));
+  EXPECT_EQ(read_idx(fine).sizes(), Dims({0, 0xffffffffu}));
+}
+
+TEST_F(ReadersTest, DirectoriesAndFifosAreRefusedWithoutReading) {
+  std::filesystem::create_directory(dir_ / "dir.idx");
+  std::string directory = (dir_ / "dir.idx").string();
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(directory); }, {directory, "not a regular file (a directory)"}));
+  std::string fifo = (dir_ / "fifo.idx").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Opening a FIFO for reading would wait for a writer: it must be refused at once.
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(fifo); }, {fifo, "not a regular file (a FIFO)"}));
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(fifo); }, {fifo, "not a regular file (a FIFO)"}));
+  EXPECT_TRUE(throws_with<FileError>([&] { read_file("/dev/null"); }, {"/dev/null", "a character device"}));
+}
+
+// What a gzip file inflates to is bounded by its IDX header: a stream holding more stops there
+// (a truncated or hostile file must not make the reader hold gigabytes).
+TEST_F(ReadersTest, GzipIsInflatedOnlyAsFarAsTheHeaderAllows) {
+  std::vector<uint8_t> long_stream = gzip(idx_bytes({16}, std::vector<uint8_t>(8 << 20, 0)));
+  std::string path = write("long.gz", long_stream);
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(path); }, {path, "holds more than the 24 bytes expected"}));
+  std::vector<uint8_t> cut(long_stream.begin(), long_stream.begin() + static_cast<std::ptrdiff_t>(long_stream.size() / 2));
+  std::string truncated = write("cut_long.gz", cut);
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(truncated); }, {truncated, "holds more than the 24 bytes expected"}));
+  // A header claiming more than deflate's 1032:1 ratio allows is refused before inflating.
+  std::string claim = write("claim.gz", gzip(idx_bytes({1u << 31, 1u << 30}, iota_bytes(64))));
+  EXPECT_TRUE(throws_with<FileError>([&] { read_idx(claim); },
+                                     {claim, "needs 2305843009213693952 bytes, more than a gzip file of"}));
 }
 
 TEST_F(ReadersTest, BrokenAndTruncatedGzip) {
@@ -140,6 +176,32 @@ TEST_F(ReadersTest, CsvRaggedAndNonNumericRows) {
   EXPECT_TRUE(throws_with<FileError>([&] { read_csv(text); }, {text, "line 2, column 2", "'abc' is not a number"}));
   std::string header_forced = write_text("f.csv", "1,2\n");
   EXPECT_EQ(read_csv(header_forced, {.header = CsvOptions::Header::Yes}).values.size(0), 0);
+}
+
+// int64 and bool columns are parsed as integers: exact beyond 2^53, and nothing out of range (inf,
+// 1e19) is converted; float columns refuse finite numbers beyond their range.
+TEST_F(ReadersTest, CsvIntegerColumnsAreParsedAsIntegers) {
+  CsvTable ints = read_csv(write_text("i.csv", "9007199254740993,-9223372036854775808\n+7, 0\n"), {.dtype = kInt64});
+  EXPECT_EQ(ints.values.to_vector<int64_t>(), (std::vector<int64_t>{9007199254740993, INT64_MIN, 7, 0}));
+  CsvTable bools = read_csv(write_text("b.csv", "0,1\n1,1\n"), {.dtype = kBool});
+  EXPECT_EQ(bools.values.dtype(), kBool);
+  EXPECT_EQ(bools.values.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 1, 1}));
+  std::string inf = write_text("inf.csv", "1,2\n3,inf\n");
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(inf, {.dtype = kInt64}); },
+                                     {inf, "line 2, column 2", "'inf' is not an integer"}));
+  std::string big = write_text("big.csv", "1\n9223372036854775808\n");
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(big, {.dtype = kInt64}); },
+                                     {big, "line 2, column 1", "out of the range of int64"}));
+  std::string half = write_text("half.csv", "1.5\n");
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(half, {.dtype = kBool}); }, {half, "line 1, column 1", "not an integer"}));
+  std::string two = write_text("two.csv", "0,2\n");
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(two, {.dtype = kBool}); }, {two, "column 2", "not 0 or 1"}));
+  std::string wide = write_text("wide.csv", "1e39\n");
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(wide); }, {wide, "line 1, column 1", "out of the range of float32"}));
+  EXPECT_EQ(read_csv(wide, {.dtype = kFloat64}).values.item<double>(), 1e39);
+  std::string beyond = write_text("beyond.csv", "1e999\n");
+  EXPECT_TRUE(throws_with<FileError>([&] { read_csv(beyond, {.dtype = kFloat64}); }, {beyond, "out of the range of float64"}));
+  EXPECT_TRUE(std::isinf(read_csv(inf).values.at<float>({1, 1})));  // inf is a float
 }
 
 TEST_F(ReadersTest, MnistLayoutPlainAndGzip) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "testing.h"
 
 namespace descent {
@@ -110,6 +112,26 @@ TEST(Checkpoint, SaveIsAtomic) {
                                  {"missing/dir/x.safetensors': cannot create a temporary file"}));
 }
 
+// A save killed while writing leaves its temporary behind; the next save to that target removes
+// it, and nothing else (other targets' temporaries, names that only look alike).
+TEST(Checkpoint, SaveRemovesStaleTemporariesOfItsTarget) {
+  ScratchDir dir("stale");
+  std::vector<std::string> left = {".model.safetensors.tmp-Ab12Cd", ".model.safetensors.tmp-zzzzzz"};
+  std::vector<std::string> kept = {".other.safetensors.tmp-Ab12Cd", ".model.safetensors.tmp-short",
+                                   ".model.safetensors.tmp-Ab12Cd.bak", "model.safetensors.tmp-Ab12Cd"};
+  for (const std::string& name : left) std::ofstream(dir.file(name)) << "half a checkpoint";
+  for (const std::string& name : kept) std::ofstream(dir.file(name)) << "not ours";
+  nn::StateDict dict;
+  dict.insert("w", ones({2}));
+  nn::save(dict, dir.file("model.safetensors"));
+  std::vector<std::string> names = dir.listing();
+  std::vector<std::string> expected = kept;
+  expected.push_back("model.safetensors");
+  std::sort(names.begin(), names.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(names, expected);
+}
+
 // ---- broken files ----
 
 // A file: the 8-byte length (the header's own length unless given), the header, then the data.
@@ -150,6 +172,8 @@ TEST(Checkpoint, BrokenFilesAreErrorsNamingFileAndProblem) {
        "'a' of shape [2, 3] and dtype F32 needs 24 bytes, but data_offsets [0, 20] hold 20"},
       {"shape overflowing 64 bits", R"({"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8,
        "needs 18446744073709551615 bytes"},
+      {"empty shape whose strides overflow", R"({"a":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}})",
+       0, "the shape of 'a' is [0, 4294967296, 4294967296]: its strides overflow int64"},
       {"size too large", R"({"a":{"dtype":"F64","shape":[18446744073709551615],"data_offsets":[0,8]}})", 8,
        "too large"},
       {"negative size", R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4,
@@ -186,6 +210,23 @@ TEST(Checkpoint, BrokenFilesAreErrorsNamingFileAndProblem) {
   }
 }
 
+// The header is flat; a deeply nested one (200,000 levels crashed eval with a stack overflow) is
+// refused before it is parsed, wherever the nesting sits.
+TEST(Checkpoint, DeeplyNestedHeadersAreRefused) {
+  ScratchDir dir("deep");
+  const size_t depth = 200'000;
+  std::string nested_shape = R"({"a":{"dtype":"F32","shape":)" + std::string(depth, '[') + std::string(depth, ']') +
+                             R"(,"data_offsets":[0,4]}})";
+  std::string path = write_raw(dir, nested_shape, std::string(4, '\0'));
+  EXPECT_TRUE(throws_with<Error>([&] { nn::load(path); }, {path, "the header nests deeper than 3 levels at byte 29"}));
+  std::string nested_metadata = R"({"__metadata__":{"k":)" + std::string(depth, '{') + std::string(depth, '}') + "}}";
+  path = write_raw(dir, nested_metadata, "");
+  EXPECT_TRUE(throws_with<Error>([&] { nn::load(path); }, {path, "nests deeper than 3 levels"}));
+  // Brackets inside strings are text, not nesting.
+  path = write_raw(dir, R"({"__metadata__":{"[[[[{{{{":"]]]\"[[[["}})", "");
+  EXPECT_EQ(nn::load(path).metadata.at("[[[[{{{{"), "]]]\"[[[[");
+}
+
 TEST(Checkpoint, TruncatedAndUnreadableFiles) {
   ScratchDir dir("truncated");
   std::string path = dir.file("short.safetensors");
@@ -210,6 +251,11 @@ TEST(Checkpoint, TruncatedAndUnreadableFiles) {
     EXPECT_THROW(nn::load(path), Error) << "cut at " << cut;
   }
   EXPECT_TRUE(throws_with<Error>([&] { nn::load(dir.file("absent.safetensors")); }, {"absent.safetensors': cannot open"}));
+  // Opening a FIFO would wait for a writer forever; a directory is no checkpoint either.
+  std::string fifo = dir.file("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_TRUE(throws_with<Error>([&] { nn::load(fifo); }, {"fifo.safetensors': not a regular file (a FIFO)"}));
+  EXPECT_TRUE(throws_with<Error>([&] { nn::load(dir.file("")); }, {"not a regular file (a directory)"}));
 }
 
 TEST(Checkpoint, BoolBytesOtherThanZeroOrOneAreRefused) {

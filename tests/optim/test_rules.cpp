@@ -250,6 +250,14 @@ TEST(OptimRules, StateDictIsFlatAndValidatedOnLoad) {
   EXPECT_EQ(wrong_shape.param_groups()[0].lr(), 1e-3);  // a refused checkpoint changes nothing
   dict.metadata["group.0.lr"] = "fast";
   EXPECT_TRUE(throws_with<ValueError>([&] { opt.load_state_dict(dict); }, {"group.0.lr", "fast"}));
+  dict.metadata["group.0.lr"] = "0.1";
+  // The input of a fuzzer crash (tests/fuzz/fuzz_checkpoint_metadata): std::invalid_argument escaped.
+  for (const char* skipped : {"accumulate=1", "", "-1", "99999999999999999999", "3x"}) {
+    dict.metadata["optimizer.skipped_steps"] = skipped;
+    EXPECT_TRUE(throws_with<ValueError>([&] { wrong_shape.load_state_dict(dict); },
+                                        {"optimizer.skipped_steps", "is not a count"}))
+        << skipped;
+  }
 }
 
 TEST(OptimRules, StateBuffersOutsideTheSchemaAreRefused) {
