@@ -1,6 +1,7 @@
 // The performance workloads of issue #7 written against descent: `workloads NAME THREADS ITERS`
 // times one training step (mlp, cnn, gpt), an autograd chain (ops), a kernel (gelu, adamw) or a
-// hardware limit (sgemm: raw cblas_sgemm at 1024^3; copy: a threaded copy loop), and prints one
+// hardware limit (sgemm: raw cblas_sgemm at 1024^3 on OpenBLAS's own threads; copy: a threaded
+// copy loop), the user-style models of issue #21 (bncnn, resnet, mlpln), and prints one
 // line (bench/workloads_common.h). `workloads info` prints the OpenBLAS core in use.
 // bench/workloads_torch.cpp is the same against LibTorch; bench/compare runs both.
 #include <cblas.h>
@@ -49,6 +50,81 @@ Step cnn() {
       nn::Flatten(), nn::Linear(kConv2 * 5 * 5, kCnnHidden), nn::ReLU(), nn::Linear(kCnnHidden, kClasses));
   auto opt = std::make_shared<optim::SGD>(model->parameters(), optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
   Tensor x = core::randn({kCnnBatch, 1, kImage, kImage}), y = core::randint(0, kClasses, {kCnnBatch});
+  return training_step(opt, [model, x, y] { return F::cross_entropy((*model)(x), y); });
+}
+
+Step bn_cnn() {
+  auto conv = [](int64_t in, int64_t out) { return nn::Conv2d(in, out, 3, {.padding = 1}); };
+  auto model = std::make_shared<nn::Sequential>(
+      conv(1, kConv1), nn::BatchNorm2d(kConv1), nn::ReLU(), nn::MaxPool2d(2), conv(kConv1, kConv2), nn::BatchNorm2d(kConv2),
+      nn::ReLU(), nn::MaxPool2d(2), nn::Dropout(0.25), nn::Flatten(), nn::Linear(kConv2 * 7 * 7, kBnCnnHidden), nn::ReLU(),
+      nn::Dropout(0.5), nn::Linear(kBnCnnHidden, kClasses));
+  model->train();
+  auto opt = std::make_shared<optim::Adam>(model->parameters(), optim::AdamOptions{.lr = 1e-3});
+  Tensor x = core::randn({kBnCnnBatch, 1, kImage, kImage}), y = core::randint(0, kClasses, {kBnCnnBatch});
+  return training_step(opt, [model, x, y] { return F::cross_entropy((*model)(x), y); });
+}
+
+// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), conv1 of the given stride; the shortcut a
+// 1x1 conv + BN when the shape changes, else x.
+struct BasicBlock : nn::Module {
+  nn::Conv2d conv1, conv2;
+  nn::BatchNorm2d bn1, bn2;
+  std::shared_ptr<nn::Sequential> shortcut;
+  BasicBlock(int64_t in, int64_t out, int64_t stride)
+      : conv1(in, out, 3, {.stride = stride, .padding = 1, .bias = false}), conv2(out, out, 3, {.padding = 1, .bias = false}),
+        bn1(out), bn2(out) {
+    register_module("conv1", conv1);
+    register_module("bn1", bn1);
+    register_module("conv2", conv2);
+    register_module("bn2", bn2);
+    if (stride != 1 || in != out) {
+      shortcut = std::make_shared<nn::Sequential>(nn::Conv2d(in, out, 1, {.stride = stride, .bias = false}), nn::BatchNorm2d(out));
+      register_module("shortcut", shortcut);
+    }
+  }
+  Tensor forward(const Tensor& x) {
+    Tensor h = relu(bn1(conv1(x)));
+    return relu(bn2(conv2(h)) + (shortcut ? (*shortcut)(x) : x));
+  }
+};
+
+struct ResNet : nn::Module {
+  nn::Conv2d stem{3, kResNetWidths[0], 3, {.padding = 1, .bias = false}};
+  nn::BatchNorm2d stem_bn{kResNetWidths[0]};
+  BasicBlock stage1{kResNetWidths[0], kResNetWidths[0], 1}, stage2{kResNetWidths[0], kResNetWidths[1], 2},
+      stage3{kResNetWidths[1], kResNetWidths[2], 2};
+  nn::Linear fc{kResNetWidths[2], kClasses};
+  ResNet() {
+    register_module("stem", stem);
+    register_module("stem_bn", stem_bn);
+    register_module("stage1", stage1);
+    register_module("stage2", stage2);
+    register_module("stage3", stage3);
+    register_module("fc", fc);
+  }
+  Tensor forward(const Tensor& x) {
+    Tensor h = stage3.forward(stage2.forward(stage1.forward(relu(stem_bn(stem(x))))));
+    return fc(F::adaptive_avg_pool2d(h, 1).flatten(1));
+  }
+};
+
+Step resnet() {
+  auto model = std::make_shared<ResNet>();
+  model->train();
+  auto opt = std::make_shared<optim::SGD>(model->parameters(), optim::SGDOptions{.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  Tensor x = core::randn({kResNetBatch, 3, kResNetImage, kResNetImage}), y = core::randint(0, kClasses, {kResNetBatch});
+  return training_step(opt, [model, x, y] { return F::cross_entropy(model->forward(x), y); });
+}
+
+Step mlp_ln() {
+  auto hidden = [](int64_t in) {
+    return nn::Sequential(nn::Linear(in, kMlpLnHidden), nn::LayerNorm({kMlpLnHidden}), nn::ReLU(), nn::Dropout(0.1));
+  };
+  auto model = std::make_shared<nn::Sequential>(hidden(kMlpIn), hidden(kMlpLnHidden), nn::Linear(kMlpLnHidden, kClasses));
+  model->train();
+  auto opt = std::make_shared<optim::AdamW>(model->parameters(), optim::AdamWOptions{.lr = 1e-3});
+  Tensor x = core::randn({kMlpLnBatch, kMlpIn}), y = core::randint(0, kClasses, {kMlpLnBatch});
   return training_step(opt, [model, x, y] { return F::cross_entropy((*model)(x), y); });
 }
 
@@ -129,7 +205,10 @@ Step adamw() {
   return [opt, param] { opt->step(); };
 }
 
+// NOTE: descent keeps OpenBLAS on one thread (core/parallel.cpp); the limit is OpenBLAS at its
+// best, threaded by itself, so this process hands it the thread count back.
 Step sgemm() {
+  openblas_set_num_threads(get_num_threads());
   auto a = std::make_shared<std::vector<float>>(kGemmSize * kGemmSize, 0.5f);
   auto b = std::make_shared<std::vector<float>>(kGemmSize * kGemmSize, 0.25f);
   auto c = std::make_shared<std::vector<float>>(kGemmSize * kGemmSize);
@@ -157,7 +236,7 @@ Step copy() {
 int main(int argc, char** argv) {
   std::map<std::string, std::function<Step()>> all = {
       {"mlp", mlp}, {"cnn", cnn}, {"gpt", gpt}, {"ops", ops}, {"gelu", gelu_forward},
-      {"adamw", adamw}, {"sgemm", sgemm}, {"copy", copy},
+      {"adamw", adamw}, {"sgemm", sgemm}, {"copy", copy}, {"bncnn", bn_cnn}, {"resnet", resnet}, {"mlpln", mlp_ln},
   };
   return workloads::run_main(argc, argv, [](int threads) { descent::set_num_threads(threads); }, all,
                              [] {

@@ -29,6 +29,17 @@ constexpr int64_t kAdamWParams = 10'000'000;
 constexpr int64_t kGemmSize = 1024;            // the sgemm limit: 1024^3
 constexpr int64_t kCopyElements = 16'777'216;  // the copy-loop limit: 64 MiB read, 64 MiB written
 
+// ---- user-style models (issue #21) ----
+// bncnn: conv 1->32 3x3 pad 1, BN, relu, maxpool 2; conv 32->64 3x3 pad 1, BN, relu, maxpool 2;
+// dropout 0.25; linear 3136->128, relu, dropout 0.5; linear 128->10; batch 64, Adam.
+constexpr int64_t kBnCnnBatch = 64, kBnCnnHidden = 128;
+// resnet: CIFAR-style, batch 32 of 3x32x32: stem conv 3->16 + BN + relu, then one basic block per
+// stage of widths 16, 32, 64 (stride 2 into stages 2 and 3, with a 1x1 conv + BN shortcut), global
+// average pool, linear 64->10; SGD with Nesterov momentum 0.9.
+constexpr int64_t kResNetBatch = 32, kResNetImage = 32, kResNetWidths[3] = {16, 32, 64};
+// mlpln: 784-1024-1024-10, each hidden layer linear, LayerNorm, relu, dropout 0.1; batch 128, AdamW.
+constexpr int64_t kMlpLnBatch = 128, kMlpLnHidden = 1024;
+
 constexpr double kMatmulFlops = 2.0;  // a multiply-add
 
 // Counted FLOPs of one training step: the GEMM-shaped work only (matmuls and convolutions) in
@@ -45,6 +56,33 @@ inline double cnn_step_flops() {
   double conv2 = double(kCnnBatch) * out2 * out2 * kConv2 * kConv1 * 9;
   double fc = double(kCnnBatch) * (kConv2 * pooled2 * pooled2 * kCnnHidden + kCnnHidden * kClasses);
   return kMatmulFlops * (2 * conv1 + 3 * (conv2 + fc));
+}
+
+// Multiply-adds of one convolution's forward: [batch, out, size, size] outputs of in x k x k each.
+inline double conv_macs(int64_t batch, int64_t in, int64_t out, int64_t size, int64_t k) {
+  return double(batch) * size * size * out * in * k * k;
+}
+
+inline double bn_cnn_step_flops() {
+  double conv1 = conv_macs(kBnCnnBatch, 1, kConv1, kImage, 3), conv2 = conv_macs(kBnCnnBatch, kConv1, kConv2, kImage / 2, 3);
+  double fc = double(kBnCnnBatch) * (kConv2 * 7 * 7 * kBnCnnHidden + kBnCnnHidden * kClasses);
+  return kMatmulFlops * (2 * conv1 + 3 * (conv2 + fc));
+}
+
+inline double resnet_step_flops() {
+  const int64_t b = kResNetBatch, w0 = kResNetWidths[0], w1 = kResNetWidths[1], w2 = kResNetWidths[2], s = kResNetImage;
+  double stem = conv_macs(b, 3, w0, s, 3);
+  double stage1 = 2 * conv_macs(b, w0, w0, s, 3);
+  double stage2 = conv_macs(b, w0, w1, s / 2, 3) + conv_macs(b, w1, w1, s / 2, 3) + conv_macs(b, w0, w1, s / 2, 1);
+  double stage3 = conv_macs(b, w1, w2, s / 4, 3) + conv_macs(b, w2, w2, s / 4, 3) + conv_macs(b, w1, w2, s / 4, 1);
+  double fc = double(b) * w2 * kClasses;
+  return kMatmulFlops * (2 * stem + 3 * (stage1 + stage2 + stage3 + fc));
+}
+
+inline double mlp_ln_step_flops() {
+  double layer1 = double(kMlpLnBatch) * kMlpIn * kMlpLnHidden;
+  double rest = double(kMlpLnBatch) * (kMlpLnHidden * kMlpLnHidden + kMlpLnHidden * kClasses);
+  return kMatmulFlops * (2 * layer1 + 3 * rest);
 }
 
 // Per layer and token: qkv 3 C^2, projection C^2, MLP 8 C^2; attention q k^T and p v, 2 T C
@@ -72,6 +110,8 @@ inline Work work_of(const std::string& name) {
   static const std::map<std::string, Work> works = {
       {"mlp", {Work::kFlops, mlp_step_flops()}},   {"cnn", {Work::kFlops, cnn_step_flops()}},
       {"gpt", {Work::kFlops, gpt_step_flops()}},   {"ops", {Work::kOps, double(kOpsChain)}},
+      {"bncnn", {Work::kFlops, bn_cnn_step_flops()}}, {"resnet", {Work::kFlops, resnet_step_flops()}},
+      {"mlpln", {Work::kFlops, mlp_ln_step_flops()}},
       {"gelu", {Work::kBytes, kGeluBytes}},        {"adamw", {Work::kBytes, kAdamWBytes}},
       {"sgemm", {Work::kFlops, kGemmFlops}},       {"copy", {Work::kBytes, kCopyBytes}},
   };

@@ -1,6 +1,8 @@
 // The workloads of bench/workloads.cpp written against LibTorch 1.13 (Debian libtorch-dev), with
-// the same command line, shapes, initialisation scales and output (bench/workloads_common.h):
+// the same command line, shapes, initialisation scales and output (bench/workloads_common.h),
+// the user-style models of issue #21 included:
 // what bench/compare measures descent against. Built only where Torch is found.
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -47,6 +49,80 @@ Step cnn() {
                    ReLU(), MaxPool2d(MaxPool2dOptions(2)), Flatten(), Linear(kConv2 * 5 * 5, kCnnHidden), ReLU(), Linear(kCnnHidden, kClasses));
   auto opt = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
   torch::Tensor x = torch::randn({kCnnBatch, 1, kImage, kImage}), y = torch::randint(0, kClasses, {kCnnBatch});
+  return training_step(opt, [model, x, y]() mutable { return F::cross_entropy(model->forward(x), y); });
+}
+
+Step bn_cnn() {
+  using namespace torch::nn;
+  auto conv = [](int64_t in, int64_t out) { return Conv2d(Conv2dOptions(in, out, 3).padding(1)); };
+  Sequential model(conv(1, kConv1), BatchNorm2d(kConv1), ReLU(), MaxPool2d(MaxPool2dOptions(2)), conv(kConv1, kConv2),
+                   BatchNorm2d(kConv2), ReLU(), MaxPool2d(MaxPool2dOptions(2)), Dropout(0.25), Flatten(),
+                   Linear(kConv2 * 7 * 7, kBnCnnHidden), ReLU(), Dropout(0.5), Linear(kBnCnnHidden, kClasses));
+  model->train();
+  auto opt = std::make_shared<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::Tensor x = torch::randn({kBnCnnBatch, 1, kImage, kImage}), y = torch::randint(0, kClasses, {kBnCnnBatch});
+  return training_step(opt, [model, x, y]() mutable { return F::cross_entropy(model->forward(x), y); });
+}
+
+// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), as bench/workloads.cpp.
+struct BasicBlockImpl : torch::nn::Module {
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::Sequential shortcut{nullptr};
+  BasicBlockImpl(int64_t in, int64_t out, int64_t stride) {
+    using namespace torch::nn;
+    conv1 = register_module("conv1", Conv2d(Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
+    bn1 = register_module("bn1", BatchNorm2d(out));
+    conv2 = register_module("conv2", Conv2d(Conv2dOptions(out, out, 3).padding(1).bias(false)));
+    bn2 = register_module("bn2", BatchNorm2d(out));
+    if (stride != 1 || in != out) {
+      shortcut = register_module("shortcut", Sequential(Conv2d(Conv2dOptions(in, out, 1).stride(stride).bias(false)), BatchNorm2d(out)));
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = torch::relu(bn1->forward(conv1->forward(x)));
+    return torch::relu(bn2->forward(conv2->forward(h)) + (shortcut ? shortcut->forward(x) : x));
+  }
+};
+TORCH_MODULE(BasicBlock);
+
+struct ResNetImpl : torch::nn::Module {
+  torch::nn::Conv2d stem{torch::nn::Conv2dOptions(3, kResNetWidths[0], 3).padding(1).bias(false)};
+  torch::nn::BatchNorm2d stem_bn{kResNetWidths[0]};
+  BasicBlock stage1{kResNetWidths[0], kResNetWidths[0], 1}, stage2{kResNetWidths[0], kResNetWidths[1], 2},
+      stage3{kResNetWidths[1], kResNetWidths[2], 2};
+  torch::nn::Linear fc{kResNetWidths[2], kClasses};
+  ResNetImpl() {
+    register_module("stem", stem);
+    register_module("stem_bn", stem_bn);
+    register_module("stage1", stage1);
+    register_module("stage2", stage2);
+    register_module("stage3", stage3);
+    register_module("fc", fc);
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor h = stage3->forward(stage2->forward(stage1->forward(torch::relu(stem_bn->forward(stem->forward(x))))));
+    return fc->forward(torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1));
+  }
+};
+TORCH_MODULE(ResNet);
+
+Step resnet() {
+  ResNet model;
+  model->train();
+  auto opt = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9).nesterov(true));
+  torch::Tensor x = torch::randn({kResNetBatch, 3, kResNetImage, kResNetImage}), y = torch::randint(0, kClasses, {kResNetBatch});
+  return training_step(opt, [model, x, y]() mutable { return F::cross_entropy(model->forward(x), y); });
+}
+
+Step mlp_ln() {
+  using namespace torch::nn;
+  Sequential model(Linear(kMlpIn, kMlpLnHidden), LayerNorm(LayerNormOptions({kMlpLnHidden})), ReLU(), Dropout(0.1),
+                   Linear(kMlpLnHidden, kMlpLnHidden), LayerNorm(LayerNormOptions({kMlpLnHidden})), ReLU(), Dropout(0.1),
+                   Linear(kMlpLnHidden, kClasses));
+  model->train();
+  auto opt = adamw_over(model->parameters(), 1e-3);
+  torch::Tensor x = torch::randn({kMlpLnBatch, kMlpIn}), y = torch::randint(0, kClasses, {kMlpLnBatch});
   return training_step(opt, [model, x, y]() mutable { return F::cross_entropy(model->forward(x), y); });
 }
 
@@ -136,9 +212,14 @@ Step adamw() {
 int main(int argc, char** argv) {
   std::map<std::string, std::function<Step()>> all = {
       {"mlp", mlp}, {"cnn", cnn}, {"gpt", gpt}, {"ops", ops}, {"gelu", gelu_forward}, {"adamw", adamw},
+      {"bncnn", bn_cnn}, {"resnet", resnet}, {"mlpln", mlp_ln},
   };
   return workloads::run_main(argc, argv, [](int threads) { torch::set_num_threads(threads); }, all, [] {
     std::printf("torch=%s threads=%d", TORCH_VERSION, torch::get_num_threads());
+    // The OpenBLAS that libtorch loaded (looked up at run time: it is not linked here directly).
+    using CoreName = char* (*)();
+    auto core_name = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    std::printf(" | openblas_core=%s", core_name ? core_name() : "(none loaded)");
     std::istringstream config(at::show_config());
     for (std::string line; std::getline(config, line);) {
       for (const char* key : {"CPU capability", "MKL-DNN", "OpenMP"}) {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <descent/core/iterate.h>
 #include <descent/core/parallel.h>
@@ -18,19 +19,15 @@ const double kBlasSingleThreadWork = 65536.0 * OPENBLAS_GEMM_MULTITHREAD_THRESHO
 
 namespace {
 
-// NOTE: OpenBLAS runs a GEMM on the calling thread alone up to kBlasSingleThreadWork
-// multiply-adds (core/linalg.h), and also when called inside an OpenMP parallel region (its
-// OpenMP build checks omp_in_parallel).
-// Larger products, up to kOwnThreadingMaxWork, are threaded by us rather than by OpenBLAS: each
-// thread runs one single-threaded GEMM on its own block of C's rows (or columns, when C has few
-// rows). OpenBLAS's threading shares packed panels between its threads and waits for them with
-// sched_yield; on a small model's products (M of 128 rows, or N of 10 classes) the waiting costs
-// more than the arithmetic, and the blocks run 1.1-2.5x faster (bench/bench_matmul.cpp,
-// BM_MatmulOurs against BM_MatmulRaw). The largest products keep OpenBLAS's threading, which packs
-// a shared operand once. Batch entries too small to thread are spread over our threads. Either way
-// no core runs two busy threads, and we never touch openblas_set_num_threads, which is
-// process-wide and would race with other callers.
-constexpr double kOwnThreadingMaxWork = 128.0 * 1024 * 1024;
+// NOTE: OpenBLAS is kept on one thread (core/parallel.cpp), so that its OpenMP threads never spin
+// beside ours. Products above kBlasSingleThreadWork multiply-adds, where OpenBLAS's own threading
+// would start, are threaded by us: each thread runs one single-threaded GEMM on its own block of
+// C's rows (or columns, when C has few rows). OpenBLAS's threading shares packed panels between
+// its threads and waits for them with sched_yield; on a small model's products (M of 128 rows, or
+// N of 10 classes) the waiting costs more than the arithmetic, and the blocks run 1.1-2.5x faster
+// (bench/bench_matmul.cpp, BM_MatmulOurs against BM_MatmulRaw). On the largest products each
+// block packs the shared operand again, a small cost against their arithmetic. Batch entries too
+// small to thread are spread over our threads.
 // A thread's block of C is at least this many rows, or else this many columns (a multiple of
 // 16 floats, a cache line), so that each block still fills OpenBLAS's register tiles.
 constexpr int64_t kRowsPerBlock = 16;
@@ -70,22 +67,27 @@ Tensor blas_ready(const Tensor& t) {
 
 CBLAS_TRANSPOSE flipped(CBLAS_TRANSPOSE t) { return t == CblasNoTrans ? CblasTrans : CblasNoTrans; }
 
-// NOTE: OpenBLAS's OpenMP build threads a GEMM by omp_get_max_threads() of the calling thread, a
-// setting each thread holds for itself: set_num_threads sets it for its caller only, so a
-// std::thread ran its GEMMs at OpenMP's default count and trained to other bits than the main
-// thread (#22). Every GEMM outside a parallel region first brings its thread's setting to ours.
-void match_blas_threads() {
-  if (!omp_in_parallel() && omp_get_max_threads() != get_num_threads()) omp_set_num_threads(get_num_threads());
+// NOTE: OpenBLAS's OpenMP build threads a GEMM as wide as the calling thread's OpenMP thread count
+// (omp_get_max_threads), which on a thread other than the one that called set_num_threads (a pool
+// worker, a user's thread) is the process default. Every thread that calls it sets its own to 1
+// once, so OpenBLAS never starts its OpenMP threads (core/parallel.cpp, docs/ARCHITECTURE.md), and
+// a GEMM gives the same bits on any calling thread (tests/optim/test_determinism.cpp, #22).
+void keep_blas_on_this_thread() {
+  thread_local const bool kept = [] {
+    omp_set_num_threads(1);
+    return true;
+  }();
+  (void)kept;
 }
 
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
                const float* b, int ldb, float beta, float* c, int ldc) {
-  match_blas_threads();
+  keep_blas_on_this_thread();
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, double alpha, const double* a, int lda,
                const double* b, int ldb, double beta, double* c, int ldc) {
-  match_blas_threads();
+  keep_blas_on_this_thread();
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -97,8 +99,7 @@ void threaded_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, 
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int64_t threads = get_num_threads();
   const bool by_rows = m >= 2 * kRowsPerBlock, by_columns = !by_rows && n >= 2 * kColumnsPerBlock;
-  const bool own_threading = work > kBlasSingleThreadWork && work <= kOwnThreadingMaxWork;
-  if (threads <= 1 || !own_threading || !(by_rows || by_columns)) {
+  if (threads <= 1 || work <= kBlasSingleThreadWork || !(by_rows || by_columns)) {
     blas_gemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
@@ -366,9 +367,9 @@ Tensor dot(const Tensor& a, const Tensor& b) {
 namespace {
 template <typename T>
 void raw_gemm_of(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T beta, T* c) {
-  blas_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-            static_cast<int>(n), static_cast<int>(k), T(1), a, static_cast<int>(trans_a ? m : k), b,
-            static_cast<int>(trans_b ? k : n), beta, c, static_cast<int>(n));
+  threaded_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), T(1), a, static_cast<int>(trans_a ? m : k), b,
+                static_cast<int>(trans_b ? k : n), beta, c, static_cast<int>(n));
 }
 }  // namespace
 

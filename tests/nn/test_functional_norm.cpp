@@ -1,6 +1,7 @@
 // batch_norm (train and eval, running statistics), layer_norm, group_norm and embedding
 // (nn/functional_norm.h): PyTorch's outputs and gradients, gradcheck, second derivatives of the
-// closed-form backward, and the errors.
+// closed-form backward, the fused kernels (gradcheck on larger shapes, agreement with the
+// composed formula of the create_graph backward), and the errors.
 #include "functional_golden.h"
 #include <descent/nn/functional_embedding.h>
 #include <descent/nn/functional_norm.h>
@@ -53,6 +54,110 @@ TEST(Norm, SecondDerivativesOfTheClosedFormBackward) {
     auto result = autograd::gradgradcheck(fn, {x, w, b});
     EXPECT_TRUE(result.ok) << result.message;
   }
+}
+
+// The three norms on shapes that exercise the fused kernels' cases: batch_norm over several
+// images and positions, group_norm with several groups of several channels, layer_norm over rows
+// (one parameter per element), with and without the affine parameters.
+struct FusedCase {
+  std::string name;
+  Dims shape;
+  bool affine;
+  std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)> fn;
+  int64_t params;
+};
+
+std::vector<FusedCase> fused_cases() {
+  auto batch = [](const Tensor& x, const Tensor& w, const Tensor& b) {
+    return F::batch_norm(x, Tensor(), Tensor(), w, b, {.training = true});
+  };
+  auto group = [](const Tensor& x, const Tensor& w, const Tensor& b) { return F::group_norm(x, 2, w, b); };
+  auto layer = [](const Tensor& x, const Tensor& w, const Tensor& b) { return F::layer_norm(x, {6}, w, b); };
+  return {{"batch_norm", {3, 4, 5}, true, batch, 4},  {"batch_norm_plain", {4, 3, 2, 3}, false, batch, 3},
+          {"group_norm", {2, 6, 5}, true, group, 6},  {"group_norm_plain", {3, 4, 3}, false, group, 4},
+          {"layer_norm", {2, 3, 6}, true, layer, 6},  {"layer_norm_plain", {5, 6}, false, layer, 6}};
+}
+
+std::vector<Tensor> fused_inputs(const FusedCase& c, uint64_t seed) {
+  Tensor x = random(c.shape, seed);
+  if (!c.affine) return {x};
+  return {x, random({c.params}, seed + 1), random({c.params}, seed + 2)};
+}
+
+Tensor apply_case(const FusedCase& c, In in) {
+  return c.affine ? c.fn(in[0], in[1], in[2]) : c.fn(in[0], Tensor(), Tensor());
+}
+
+class FusedNorm : public ::testing::TestWithParam<FusedCase> {};
+
+TEST_P(FusedNorm, GradcheckInFloat64) {
+  const FusedCase& c = GetParam();
+  auto result = autograd::gradcheck([&](In in) { return apply_case(c, in); }, fused_inputs(c, 11));
+  EXPECT_TRUE(result.ok) << result.message;
+}
+
+// The fused backward (plain backward) and the composed one (the backward recorded under
+// create_graph) give the same gradients, in float64 and float32, on 1 and 2 threads.
+TEST_P(FusedNorm, FusedAndComposedBackwardsAgree) {
+  const FusedCase& c = GetParam();
+  for (DType dtype : {kFloat64, kFloat32}) {
+    for (int threads : {1, 2}) {
+      testing::ThreadCount count(threads);
+      std::vector<Tensor> inputs;
+      for (const Tensor& t : fused_inputs(c, 21)) inputs.push_back(t.detach().to(dtype).requires_grad_(true));
+      Tensor y = apply_case(c, inputs);
+      Tensor weights = core::randn(y.sizes(), {.dtype = dtype});
+      Tensor loss = (y * weights).sum();
+      auto fused = autograd::grad({loss}, inputs, {.retain_graph = true});
+      auto composed = autograd::grad({loss}, inputs, {.create_graph = true});
+      const double tolerance = dtype == kFloat64 ? 1e-12 : 2e-5;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_TRUE(testing::tensors_close(fused[i], composed[i].detach(), tolerance, tolerance))
+            << c.name << " input " << i << (dtype == kFloat64 ? " float64" : " float32") << " threads " << threads;
+      }
+    }
+  }
+}
+
+// The fused forward against the definition written in public ops.
+TEST_P(FusedNorm, ForwardMatchesTheDefinition) {
+  const FusedCase& c = GetParam();
+  std::vector<Tensor> in = fused_inputs(c, 31);
+  Tensor y = apply_case(c, in);
+  const int64_t n = c.shape[0];
+  Tensor x = in[0].detach();
+  Dims stats_dims;
+  Tensor xs;
+  if (c.name.starts_with("batch_norm")) {
+    xs = x.reshape({n, x.size(1), -1});
+    stats_dims = {0, 2};
+  } else if (c.name.starts_with("group_norm")) {
+    xs = x.reshape({n, 2, -1});
+    stats_dims = {2};
+  } else {
+    xs = x.reshape({-1, 6});
+    stats_dims = {1};
+  }
+  Tensor centered = xs - xs.mean(stats_dims, true);
+  Tensor expected = (centered * rsqrt((centered * centered).mean(stats_dims, true) + 1e-5)).reshape(x.sizes());
+  if (c.affine) {
+    std::vector<int64_t> param_shape(x.dim(), 1);
+    param_shape[c.name.starts_with("layer_norm") ? x.dim() - 1 : 1] = c.params;
+    expected = expected * in[1].detach().view(param_shape) + in[2].detach().view(param_shape);
+  }
+  EXPECT_TRUE(testing::tensors_close(y.detach(), expected, 1e-12, 1e-12)) << c.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, FusedNorm, ::testing::ValuesIn(fused_cases()),
+                         [](const ::testing::TestParamInfo<FusedCase>& info) { return info.param.name; });
+
+// Eval-mode batch_norm is one scale and shift per channel: the running statistics are constants,
+// the input, weight and bias get gradients.
+TEST(BatchNorm, EvalModeGradcheck) {
+  Tensor rm = random({3}, 41).detach(), rv = core::add(core::square(random({3}, 42).detach()), 0.5);
+  auto fn = [&](In in) { return F::batch_norm(in[0], rm, rv, in[1], in[2]); };
+  auto result = autograd::gradcheck(fn, {random({2, 3, 4}, 43), random({3}, 44), random({3}, 45)});
+  EXPECT_TRUE(result.ok) << result.message;
 }
 
 TEST(Embedding, GradcheckWithoutPaddingIndex) {
