@@ -76,7 +76,7 @@ tampered config.batch_size -5 "--batch-size: must be > 0, got -5"
 tampered config.lr inf "--lr: must be finite, got inf"
 tampered config.epochs 12x "metadata config.epochs = '12x' is not an integer"
 tampered config.seed 18446744073709551616 "metadata config.seed = '18446744073709551616' is not an integer in the range of uint64"
-tampered config.dataset imagenet "--dataset: must be one of fashion-mnist, mnist, spirals, got 'imagenet'"
+tampered config.dataset imagenet "--dataset: must be one of fashion-mnist, mnist, spirals, text, got 'imagenet'"
 tampered config.model gpt-9 "--model: must be one of"
 tampered config.nesterov yes "metadata config.nesterov = 'yes' is neither 0 nor 1"
 
