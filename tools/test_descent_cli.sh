@@ -4,26 +4,13 @@
 # checkpoint that explains itself, curves.png and a JSON last line; a run stopped mid-epoch and
 # resumed ends with the same bits as one never stopped; eval reads it; the schedule options.
 # Usage: test_descent_cli.sh DESCENT_EXECUTABLE WORK_DIR
-set -euo pipefail
-descent=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/test_frame.sh"
 
 # A bad command line: exit 2, first line of stderr "descent: error: ..." naming the problem, then
 # two lines: the usage and where the options are.
 expect_usage_error() {
-  local expected=$1
+  expect_error 2 "$@"
   shift
-  local status=0
-  "$descent" "$@" >"$work/out.txt" 2>"$work/err.txt" || status=$?
-  local first
-  first=$(head -n 1 "$work/err.txt")
-  [[ $status -eq 2 ]] || fail "descent $*: exit $status, expected 2"
-  [[ $first == "descent: error: "*"$expected"* ]] || fail "descent $*: first line '$first' lacks '$expected'"
   [[ $(sed -n 2p "$work/err.txt") == "Usage: descent"* ]] || fail "descent $*: no usage line after the error"
   [[ $(sed -n 3p "$work/err.txt") == "Run 'descent"*"--help' for the options." ]] || fail "descent $*: no --help hint"
   [[ $(wc -l <"$work/err.txt") -eq 3 ]] || fail "descent $*: $(wc -l <"$work/err.txt") lines on stderr, not 3"
@@ -41,12 +28,6 @@ expect_usage_error "--step-size: only with --schedule step, not warmup-cosine" t
 expect_usage_error "subcommand is required"
 expect_usage_error "--checkpoint" eval --checkpoint "$work/missing.safetensors"
 
-# The bytes after a safetensors header: every tensor (weights, optimizer and loader state).
-tensor_bytes() {
-  local header_length
-  header_length=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
-  tail -c +$((header_length + 9)) "$1" | md5sum
-}
 
 run=(train --model mlp --dataset spirals --optimizer sgd --epochs 3 --batch-size 100 --accumulate 2 --threads 2)
 "$descent" "${run[@]}" --out "$work/straight" >"$work/straight.txt"
@@ -172,8 +153,4 @@ json_per_class=$(sed -n 's/.*"per_class_accuracy":{"spiral 0":\([0-9.e-]*\),"spi
 step_lrs=$(awk -F, '$1 == "step" { print $2, $5 }' "$work/step/metrics.csv" | uniq -c | awk '{ printf "%s:%s:%s ", $1, $2, $3 }')
 [[ $step_lrs == "4:1:0.1 4:2:0.05 4:3:0.025 " ]] || fail "step schedule (count:epoch:lr): $step_lrs"
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+report_failures

@@ -4,26 +4,7 @@
 # metrics, and a run stopped mid-epoch and resumed ends with the same bits as one never stopped;
 # sampling is deterministic for a seed and streams the prompt's continuation.
 # Usage: test_descent_gpt.sh DESCENT_EXECUTABLE WORK_DIR
-set -euo pipefail
-descent=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# A command that fails: exit `status`, first line of stderr "descent: error: ..." naming the problem.
-expect_error() {
-  local status_expected=$1 expected=$2
-  shift 2
-  local status=0
-  "$descent" "$@" >"$work/out.txt" 2>"$work/err.txt" || status=$?
-  local first
-  first=$(head -n 1 "$work/err.txt")
-  [[ $status -eq $status_expected ]] || fail "descent $*: exit $status, expected $status_expected"
-  [[ $first == "descent: error: "*"$expected"* ]] || fail "descent $*: first line '$first' lacks '$expected'"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/test_frame.sh"
 
 # A small text: 400 lines of counting sentences (9135 bytes), the same on every machine.
 text=$work/counting.txt
@@ -42,12 +23,6 @@ expect_error 2 "--top-p" sample --checkpoint "$work" --prompt hi --top-p 1.5
 expect_error 2 "--temperature: must be >= 0, got -1" sample --checkpoint "$work" --prompt hi --temperature -1
 expect_error 1 "does not look like text" train --model gpt --text "$work/binary.bin" --out "$work/binary"
 
-# The bytes after a safetensors header: every tensor (weights, optimizer and loader state).
-tensor_bytes() {
-  local header_length
-  header_length=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
-  tail -c +$((header_length + 9)) "$1" | md5sum
-}
 
 # 8222 training bytes / context 16 = 513 windows = 17 batches of 32 per epoch (the last one of 1),
 # 2 accumulated per step: 9 steps per epoch (the last of one batch).
@@ -108,8 +83,4 @@ expect_error 1 "the prompt has 17 tokens; it needs 1 to context = 16" sample --c
 expect_error 1 "holds a mlp model; sampling needs one trained with --model gpt" sample --checkpoint "$work/mlp" \
   --prompt hi
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+report_failures

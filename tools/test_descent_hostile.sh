@@ -5,27 +5,7 @@
 # temporary left by a checkpoint write that was killed. Each must be one line of error naming the
 # option or the file, never a crash or a hang.
 # Usage: test_descent_hostile.sh DESCENT_EXECUTABLE WORK_DIR
-set -euo pipefail
-descent=$1
-work=$2
-rm -rf "$work"
-mkdir -p "$work"
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# `descent ARGS...` must exit with STATUS within 60 s, the first line of stderr
-# "descent: error: ..." containing EXPECTED.
-expect_error() {
-  local status_expected=$1 expected=$2
-  shift 2
-  local status=0
-  timeout 60 "$descent" "$@" >"$work/out.txt" 2>"$work/err.txt" </dev/null || status=$?
-  local first
-  first=$(head -n 1 "$work/err.txt")
-  [[ $status -eq $status_expected ]] || fail "descent $*: exit $status, expected $status_expected ($first)"
-  [[ $first == "descent: error: "*"$expected"* ]] || fail "descent $*: first line '$first' lacks '$expected'"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/test_frame.sh"
 
 # Numbers a double or a uint64 cannot hold, or that are not numbers, are refused, not wrapped.
 expect_error 2 "--lr: must be finite, got inf" train --lr inf
@@ -99,8 +79,4 @@ echo "half a checkpoint" >"$stale"
 [[ ! -e $stale ]] || fail "the stale temporary $stale survived the next save"
 [[ -s $good ]] || fail "the resumed run wrote no checkpoint"
 
-if [[ $failures -gt 0 ]]; then
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all checks passed"
+report_failures
