@@ -50,13 +50,13 @@ struct ConvGeometry {
   Dims output_shape() const { return {batch, out_channels, out_h, out_w}; }
 };
 
-// NOTE: OpenBLAS threads one GEMM itself above core::kBlasSingleThreadWork multiply-adds (see
-// core/linalg.h), and runs it on the calling thread alone inside an OpenMP parallel region.
-// Its threading of a single mid-size GEMM (an image of a small model's inner layer: 64 x 121 x
-// 288) waits on shared panels and gains little; whole images on separate threads, each GEMM
-// single-threaded, share nothing. So the batch is spread over our threads whenever that keeps
-// the threads' shares even, and only a batch too small to share evenly runs image after image
-// with OpenBLAS threading each GEMM. Never both.
+// NOTE: core::raw_gemm cuts one GEMM above core::kBlasSingleThreadWork multiply-adds into row
+// blocks on our threads, and runs it on the calling thread alone inside a parallel region (see
+// core/linalg.h). Splitting a single mid-size GEMM (an image of a small model's inner layer:
+// 64 x 121 x 288) gains little; whole images on separate threads, each GEMM single-threaded,
+// share nothing. So the batch is spread over our threads whenever that keeps the threads' shares
+// even, and only a batch too small to share evenly runs image after image with each GEMM split.
+// Never both.
 
 // The number of contiguous runs of images the batch is cut into, one per thread (1: the whole
 // batch on the calling thread). Images above OpenBLAS's threshold are shared only when the
