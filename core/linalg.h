@@ -25,8 +25,9 @@ extern const double kBlasSingleThreadWork;
 
 // The one raw GEMM entry point on row-major buffers: C[m, n] = op(A) op(B) + beta C, op(X) = X^T
 // when its flag is set (A is [m, k] or, transposed, [k, m]; B is [k, n] or [n, k]; C is [m, n]),
-// all contiguous. No threading by descent: for callers that thread themselves (convolution over
-// the batch); OpenBLAS threads it only outside a parallel region, above kBlasSingleThreadWork.
+// all contiguous. For callers that thread themselves (convolution over the batch): inside a
+// parallel region it runs on the calling thread alone; outside one, above kBlasSingleThreadWork,
+// it is cut into row blocks on descent's threads (OpenBLAS itself always runs on one thread).
 void raw_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b,
               float beta, float* c);
 void raw_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const double* a, const double* b,
