@@ -94,6 +94,16 @@ if command -v gnuplot >/dev/null; then
   # curves.gp runs from another directory, reading the metrics.csv beside it.
   (cd / && gnuplot -c "$work/straight/curves.gp" "$work/elsewhere.png") || fail "curves.gp fails when run from /"
   check_plot "$work/elsewhere.png"
+  # A constant learning rate gets an axis from 0 with ordinary ticks, not ticks squeezed around
+  # the value alone (0.00099, 0.001, 0.00101): the lr panel is the script's last plot, whose
+  # y range gnuplot reports after it.
+  "$descent" train --model mlp --dataset spirals --schedule constant --lr 0.001 --epochs 1 --threads 2 \
+    --out "$work/constant" >/dev/null
+  range=$(cd / && gnuplot -e "set print '-'; call '$work/constant/curves.gp' '$work/constant.png'; \
+                              print GPVAL_Y_MIN, GPVAL_Y_MAX" 2>/dev/null)
+  read -r low high <<<"$range"
+  awk -v low="$low" -v high="$high" 'BEGIN { exit !(low == 0 && high >= 0.001 && high <= 0.002) }' ||
+    fail "the constant learning rate's axis is [$low, $high], not [0, about 0.001]"
 fi
 
 # Stopped after 13 steps (mid-epoch, 3 of the second epoch's 10), then resumed to the end.
