@@ -19,6 +19,10 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 socket="descent-progress-$$"
 tmux_() { tmux -L "$socket" "$@"; }
 trap 'tmux -L "$socket" kill-server 2>/dev/null || true' EXIT
+# A session that lives for the whole test keeps the server up: killing a case's session must not
+# end the server, or the next case's new-session can reach it while it exits ("server exited
+# unexpectedly", seen in CI).
+tmux_ new-session -d -s keeper -x 80 -y 10 "sleep 3600"
 
 # Lines of the pane that hold a piece of the bar (the epoch lines have none of these).
 bar_pattern='it/s|s/it|samples/s|%\||[0-9]+/[0-9]+ \['
